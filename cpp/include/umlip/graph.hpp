@@ -1,0 +1,41 @@
+// Graph construction for systems given with explicit ghost atoms (the LAMMPS front door).
+// The ASE front door needs none of this: its periodic images are edge shifts (see compute()).
+#pragma once
+
+#include "umlip/neighbor.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace umlip {
+
+struct EdgeSet {
+  std::vector<int64_t> i, j;    // graph node indices
+  std::vector<double> vec;      // r_ij [Å], 3 per edge
+  size_t size() const { return i.size(); }
+  void clear()
+  {
+    i.clear();
+    j.clear();
+    vec.clear();
+  }
+};
+
+// Keep the candidate pairs (built once with cutoff + skin and reused while atoms keep their
+// indices) that are closer than `cutoff` at the current positions x (all atoms, 3 per atom).
+// r_ij = x[j] - x[i] (candidates must have zero image shift: ghosts are explicit atoms).
+// node_of maps an atom index to its graph node (e.g. a ghost to the local atom it images);
+// null means node = atom index.
+void select_edges(const NeighborList &candidates, const double *x, double cutoff,
+                  const int64_t *node_of, EdgeSet &out);
+
+// Remove what cannot influence the energies of nodes 0..n_local-1 through num_layers message
+// passing steps: nodes more than num_layers hops from every local node, and edges whose both
+// ends are num_layers or more hops away. Exact for any model whose local energies depend on the
+// graph only through num_layers rounds of messages along edges.
+// Renumbers `edges` in place and returns the kept nodes' old indices (locals first, in order).
+std::vector<int64_t> prune_receptive_field(int64_t n_nodes, int64_t n_local, int num_layers,
+                                           EdgeSet &edges);
+
+}    // namespace umlip

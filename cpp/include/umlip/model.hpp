@@ -1,0 +1,127 @@
+// The umlip engine: load a model file (TorchScript + umlip.json metadata, see
+// docs/model-contract.md), evaluate it on a graph, and turn the per-edge energy gradient into
+// forces and virials. No LAMMPS, no Python: both front doors call this.
+//
+// This header deliberately includes no torch headers (pimpl), so front ends compile fast and do
+// not depend on libtorch's ABI details.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace umlip {
+
+// Major/minor version of the model contract this engine implements.
+constexpr int kContractMajor = 1;
+constexpr int kContractMinor = 0;
+
+// Thrown when a model file does not exist (maps to FileNotFoundError in Python).
+class FileNotFound : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct ModelInfo {
+  std::string path;
+  std::string contract_version;          // "1.0"
+  std::string family;                    // "sevenn", "mace", ...
+  std::string family_version;
+  std::string name;                      // e.g. "7net-0"
+  std::vector<int> atomic_numbers;       // species index -> Z
+  double cutoff = 0.0;                   // [Å]
+  int num_layers = 0;                    // message-passing layers
+  std::string file_dtype;                // dtype the file was exported in
+  std::vector<std::string> dtypes;       // dtypes the exporter verified the file runs in
+  std::string energy_unit;               // "eV"
+  std::string length_unit;               // "angstrom"
+  std::string content_hash;              // "sha256:<hex>" over parameters and buffers
+  std::string metadata_json;             // the raw umlip.json text
+};
+
+struct ModelOptions {
+  std::string device = "cpu";    // "cpu", "cuda", "cuda:N"
+  std::string dtype;             // "" = the file's dtype; else "float32" or "float64"
+  int num_threads = 0;           // >0: set torch's intra-op thread count; 0: leave as is
+  bool verify_hash = true;       // recompute and check the content hash at load
+  bool require_verified_dtype = true;    // refuse a dtype the exporter did not verify
+};
+
+// A graph as the model contract sees it. Nodes 0..n_local-1 are the atoms whose energies are
+// summed; the others are ghost atoms (LAMMPS domain decomposition) that only carry messages.
+struct GraphInput {
+  int64_t n_nodes = 0;
+  int64_t n_local = 0;
+  const double *positions = nullptr;    // n_nodes x 3 [Å]
+  const int64_t *species = nullptr;     // n_nodes, index into ModelInfo::atomic_numbers
+  int64_t n_edges = 0;
+  const int64_t *edge_i = nullptr;      // n_edges
+  const int64_t *edge_j = nullptr;      // n_edges
+  const double *edge_vec = nullptr;     // n_edges x 3: r_ij = x_j - x_i + image shift [Å]
+  const double *cell = nullptr;         // 3 x 3 rows = lattice vectors [Å], may be null
+};
+
+struct Evaluation {
+  double energy = 0.0;                  // sum of local per-atom energies [eV], summed in float64
+  std::vector<double> atom_energies;    // n_local [eV]
+  std::vector<double> forces;           // n_nodes x 3 [eV/Å], ghosts included
+  double virial[9] = {0};               // W = -sum_e r_e (x) dE/dr_e, symmetrised, row-major [eV]
+  std::vector<double> atom_virial;      // n_nodes x 9 [eV] when requested (half of each edge
+                                        // to each end); sums to `virial`
+  int64_t n_edges = 0;
+};
+
+class Model {
+ public:
+  explicit Model(const std::string &path, const ModelOptions &options = ModelOptions());
+  ~Model();
+  Model(const Model &) = delete;
+  Model &operator=(const Model &) = delete;
+
+  const ModelInfo &info() const;
+  std::string device() const;
+  std::string dtype() const;
+
+  // Species index of an atomic number; throws std::invalid_argument naming the element and the
+  // elements the model covers.
+  int64_t species_of(int atomic_number) const;
+  std::vector<int64_t> species_of(const int *atomic_numbers, int64_t n) const;
+
+  Evaluation evaluate(const GraphInput &graph, bool atom_virial = false);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// A periodic (or partly periodic, or isolated) system given by its own atoms only, as ASE sees
+// it. Periodic images enter as edge shifts; there are no ghost atoms.
+struct System {
+  int64_t n = 0;
+  const double *positions = nullptr;    // n x 3 [Å]
+  const int *numbers = nullptr;         // n atomic numbers
+  const double *cell = nullptr;         // 3 x 3 rows = lattice vectors [Å]
+  const bool *pbc = nullptr;            // 3
+};
+
+// Neighbour search + evaluate for a System.
+Evaluation compute(Model &model, const System &system, bool atom_virial = false);
+
+// The model contract's content hash (without the "sha256:" prefix): SHA-256 over the file's
+// parameters and buffers (sorted by name; name, dtype, shape, raw bytes) followed by the metadata
+// fields that change what the engine computes (elements, cutoff, layers, dtypes). The exporter
+// calls this on the saved TorchScript and the engine recomputes it at every load.
+std::string content_hash(const std::string &path, const std::vector<int> &atomic_numbers,
+                         double cutoff, int num_layers, const std::string &dtype,
+                         const std::vector<std::string> &dtypes);
+
+// Torch intra-op threads.
+void set_num_threads(int n);
+int get_num_threads();
+
+// Short description of this engine build (versions), for logs.
+std::string build_info();
+
+}    // namespace umlip

@@ -1,0 +1,3 @@
+from umlip.cli import main
+
+raise SystemExit(main())

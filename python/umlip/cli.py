@@ -1,0 +1,129 @@
+"""The ``umlip`` command line.
+
+    umlip export sevenn 7net-0 -o 7net-0.pt       export a model to the umlip model contract
+    umlip export mace model.model -o mace.pt
+    umlip resolve 7net-0                          path of a model file for a name (exports once)
+    umlip info 7net-0.pt                          the metadata of a model file
+    umlip models                                  the model names umlip knows
+    umlip selftest 7net-0                         ASE vs LAMMPS (1 and 2 ranks), NVE drift
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def _cmd_export(args) -> int:
+    from umlip.export import export
+
+    if args.family == "sevenn" and ":" in args.source and args.modal is None:
+        args.source, args.modal = args.source.split(":", 1)
+    export(args.family, args.source, args.output, dtype=args.dtype, modal=args.modal,
+           head=args.head, name=args.name)
+    from umlip import _core
+
+    m = _core.Model(args.output)
+    print(f"wrote {args.output}: {m.family} {m.family_version} '{m.name}', "
+          f"{len(m.atomic_numbers)} elements, cutoff {m.cutoff} Å, {m.num_layers} layers, "
+          f"{m.file_dtype} (runs in {', '.join(m.dtypes)}), {m.content_hash}")
+    return 0
+
+
+def _cmd_resolve(args) -> int:
+    from umlip.models import resolve
+
+    print(resolve(args.model))
+    return 0
+
+
+def _cmd_info(args) -> int:
+    from umlip import _core
+    from umlip.models import resolve
+
+    m = _core.Model(str(resolve(args.model)))
+    meta = json.loads(m.metadata_json)
+    if args.json:
+        print(json.dumps(meta, indent=1, sort_keys=True))
+        return 0
+    from umlip._core import element_symbol
+
+    print(f"file:        {m.path}")
+    print(f"name:        {m.name} ({m.family} {m.family_version})")
+    print(f"contract:    {m.contract_version}, content hash {m.content_hash} (verified)")
+    print(f"elements:    {' '.join(element_symbol(z) for z in m.atomic_numbers)}")
+    print(f"cutoff:      {m.cutoff} Å x {m.num_layers} layers "
+          f"(interaction range {m.cutoff * m.num_layers} Å)")
+    print(f"dtype:       {m.file_dtype} (verified: {', '.join(m.dtypes)})")
+    if meta.get("self_check"):
+        sc = meta["self_check"]
+        print(f"self-check:  vs {sc['reference']} in {sc['dtype']}: max |dE| "
+              f"{sc['max_abs_dE_per_atom']:.2e} eV/atom, max |dF| {sc['max_abs_dF']:.2e} eV/Å")
+    return 0
+
+
+def _cmd_models(args) -> int:
+    from umlip.models import KNOWN_MODELS, cached_path
+
+    for name, km in KNOWN_MODELS.items():
+        state = "cached" if cached_path(name).is_file() else "exported on first use"
+        print(f"{name:18s} {km.family:7s} {km.description}  [{state}]")
+    return 0
+
+
+def _cmd_selftest(args) -> int:
+    from umlip.selftest import main as selftest_main
+
+    return selftest_main(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="umlip", description="umlip: uMLIPs in LAMMPS and ASE")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    e = sub.add_parser("export", help="export a model to the umlip model contract")
+    e.prog = "umlip export"
+    e.add_argument("family", choices=["sevenn", "mace"])
+    e.add_argument("source", help="checkpoint / .model file, or a name shipped with the family "
+                                  "package (7net-0, 7net-0_22may2024, 7net-l3i5, 7net-mf-0)")
+    e.add_argument("-o", "--output", required=True, help="model file to write (.pt)")
+    e.add_argument("--dtype", choices=["float32", "float64"], help="default: the model's own")
+    e.add_argument("--modal", help="fidelity of a SevenNet multi-fidelity model (e.g. PBE)")
+    e.add_argument("--head", help="head of a multi-head MACE model")
+    e.add_argument("--name", help="name recorded in the metadata")
+    e.set_defaults(func=_cmd_export)
+
+    r = sub.add_parser("resolve", help="print the model file for a name or file")
+    r.add_argument("model")
+    r.set_defaults(func=_cmd_resolve)
+
+    i = sub.add_parser("info", help="show a model file's metadata")
+    i.add_argument("model")
+    i.add_argument("--json", action="store_true")
+    i.set_defaults(func=_cmd_info)
+
+    m = sub.add_parser("models", help="list known model names")
+    m.set_defaults(func=_cmd_models)
+
+    s = sub.add_parser("selftest", help="compare ASE and LAMMPS (1 and 2 MPI ranks) on one "
+                                        "model and report the NVE energy drift")
+    s.add_argument("model", nargs="?", default="7net-0")
+    s.add_argument("--steps", type=int, default=500, help="NVE steps (default 500)")
+    s.add_argument("--ranks", type=int, nargs="+", default=[1, 2])
+    s.set_defaults(func=_cmd_selftest)
+    return p
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, FileNotFoundError, RuntimeError) as exc:
+        prog = f"umlip {args.command}"
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, ValueError) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

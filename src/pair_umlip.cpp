@@ -1,0 +1,465 @@
+/* ----------------------------------------------------------------------
+   umlip pair style. The engine (libumlip) does neighbour search, model evaluation and the
+   force/virial reduction; this file adapts LAMMPS atoms, ghosts and tallies to it.
+
+   Two graph modes:
+   - fold (default on 1 MPI rank): ghost atoms are periodic images of local atoms; edges to a
+     ghost are redirected to the local atom it images, with the image offset kept in the edge
+     vector. The graph has only local atoms and the ghost shell is cutoff + skin, exactly as the
+     ASE calculator sees a periodic system.
+   - explicit (default on >1 rank): ghosts are graph nodes that carry messages; only local atoms'
+     energies are summed; ghost forces are reverse-communicated (newton on). Message passing over
+     L layers needs a ghost shell of L x cutoff (+ skin), set automatically. Ghosts outside the
+     receptive field of the local atoms are pruned (exact).
+------------------------------------------------------------------------- */
+
+#include "pair_umlip.h"
+
+#include "atom.h"
+#include "comm.h"
+#include "error.h"
+#include "force.h"
+#include "memory.h"
+#include "neighbor.h"
+#include "update.h"
+
+#include "umlip/elements.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <sys/stat.h>
+#include <unordered_map>
+
+#ifndef UMLIP_PYTHON
+#define UMLIP_PYTHON "python3"
+#endif
+
+using namespace LAMMPS_NS;
+
+/* ---------------------------------------------------------------------- */
+
+PairUMLIP::PairUMLIP(LAMMPS *lmp) : Pair(lmp)
+{
+  single_enable = 0;
+  restartinfo = 0;
+  one_coeff = 1;
+  manybody_flag = 1;
+  no_virial_fdotr_compute = 1;    // the virial is tallied from the edge gradients
+  centroidstressflag = CENTROID_NOTAVAIL;
+
+  device = "cpu";
+  nthreads = 0;
+  ghost_mode_request = GHOST_AUTO;
+  fold = true;
+  prune = true;
+  cutoff = 0.0;
+  num_layers = 0;
+  nlocal_at_build = nghost_at_build = -1;
+  candidate_cut = 0.0;
+}
+
+PairUMLIP::~PairUMLIP()
+{
+  if (allocated) {
+    memory->destroy(setflag);
+    memory->destroy(cutsq);
+  }
+}
+
+void PairUMLIP::allocate()
+{
+  allocated = 1;
+  int n = atom->ntypes + 1;
+  memory->create(setflag, n, n, "pair:setflag");
+  for (int i = 1; i < n; i++)
+    for (int j = i; j < n; j++) setflag[i][j] = 0;
+  memory->create(cutsq, n, n, "pair:cutsq");
+}
+
+/* ----------------------------------------------------------------------
+   pair_style umlip <model-file-or-name> [device cpu|cuda|cuda:N] [dtype float32|float64]
+                    [threads N] [ghost auto|fold|explicit] [prune yes|no]
+------------------------------------------------------------------------- */
+
+void PairUMLIP::settings(int narg, char **arg)
+{
+  if (narg < 1) utils::missing_cmd_args(FLERR, "pair_style umlip", error);
+  if (strcmp(update->unit_style, "metal") != 0)
+    error->all(FLERR, "Pair style umlip requires 'units metal' (models work in eV and Å), not units {}",
+               update->unit_style);
+
+  model_arg = arg[0];
+  int iarg = 1;
+  while (iarg < narg) {
+    std::string key = arg[iarg];
+    if (iarg + 2 > narg) utils::missing_cmd_args(FLERR, "pair_style umlip " + key, error);
+    std::string val = arg[iarg + 1];
+    if (key == "device") {
+      if (val != "cpu" && val.rfind("cuda", 0) != 0)
+        error->all(FLERR, "Pair style umlip device must be cpu, cuda or cuda:N, not {}", val);
+      device = val;
+    } else if (key == "dtype") {
+      if (val != "float32" && val != "float64")
+        error->all(FLERR, "Pair style umlip dtype must be float32 or float64, not {}", val);
+      dtype = val;
+    } else if (key == "threads") {
+      nthreads = utils::inumeric(FLERR, val, false, lmp);
+      if (nthreads < 1) error->all(FLERR, "Pair style umlip threads must be >= 1, not {}", val);
+    } else if (key == "ghost") {
+      if (val == "auto")
+        ghost_mode_request = GHOST_AUTO;
+      else if (val == "fold")
+        ghost_mode_request = GHOST_FOLD;
+      else if (val == "explicit")
+        ghost_mode_request = GHOST_EXPLICIT;
+      else
+        error->all(FLERR, "Pair style umlip ghost must be auto, fold or explicit, not {}", val);
+    } else if (key == "prune") {
+      prune = utils::logical(FLERR, val, false, lmp) == 1;
+    } else {
+      error->all(FLERR, "Unknown pair_style umlip keyword: {}", key);
+    }
+    iarg += 2;
+  }
+
+  if (nthreads == 0) {
+    const char *env = std::getenv("OMP_NUM_THREADS");
+    nthreads = (env && std::atoi(env) > 0) ? std::atoi(env) : 1;
+  }
+
+  model_path = resolve_model(model_arg);
+  load_model();
+}
+
+/* ----------------------------------------------------------------------
+   a model file is used as is; anything else is a model name that the umlip Python package
+   exports once into its cache (rank 0 only), e.g. 7net-0
+------------------------------------------------------------------------- */
+
+std::string PairUMLIP::resolve_model(const std::string &arg)
+{
+  struct stat st;
+  if (stat(arg.c_str(), &st) == 0) return arg;
+
+  int rc = 0;
+  std::string out;
+  if (comm->me == 0) {
+    const char *py_env = std::getenv("UMLIP_PYTHON");
+    std::string python = py_env ? py_env : UMLIP_PYTHON;
+    if (!py_env && stat(python.c_str(), &st) != 0) python = "python3";
+    std::string quoted = "'";
+    for (char c : arg) quoted += (c == '\'') ? std::string("'\\''") : std::string(1, c);
+    quoted += "'";
+    std::string cmd = python + " -m umlip resolve " + quoted + " 2>&1";
+    utils::logmesg(lmp, "umlip: '{}' is not a file; resolving it as a model name: {}\n", arg, cmd);
+    FILE *p = popen(cmd.c_str(), "r");
+    if (!p) {
+      rc = 1;
+      out = "cannot run " + python;
+    } else {
+      char buf[4096];
+      while (fgets(buf, sizeof(buf), p)) out += buf;
+      int status = pclose(p);
+      rc = (status == 0) ? 0 : 1;
+    }
+    while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+    if (rc == 0) {
+      auto nl = out.rfind('\n');
+      if (nl != std::string::npos) out = out.substr(nl + 1);
+    }
+  }
+  MPI_Bcast(&rc, 1, MPI_INT, 0, world);
+  int len = static_cast<int>(out.size());
+  MPI_Bcast(&len, 1, MPI_INT, 0, world);
+  out.resize(len);
+  MPI_Bcast(out.data(), len, MPI_CHAR, 0, world);
+  if (rc != 0)
+    error->all(FLERR,
+               "Pair style umlip: '{}' is not a model file, and umlip could not resolve it as a "
+               "model name: {}",
+               arg, out);
+  return out;
+}
+
+void PairUMLIP::load_model()
+{
+  std::string msg;
+  int ok = 1;
+  try {
+    umlip::ModelOptions opt;
+    opt.device = device;
+    opt.dtype = dtype;
+    opt.num_threads = nthreads;
+    if (device == "cuda") {
+      // one GPU per node-local rank, round robin
+      MPI_Comm local;
+      int local_rank = 0;
+      MPI_Comm_split_type(world, MPI_COMM_TYPE_SHARED, comm->me, MPI_INFO_NULL, &local);
+      MPI_Comm_rank(local, &local_rank);
+      MPI_Comm_free(&local);
+      opt.device = "cuda:auto:" + std::to_string(local_rank);
+    }
+    model = std::make_unique<umlip::Model>(model_path, opt);
+  } catch (const std::exception &e) {
+    ok = 0;
+    msg = e.what();
+  }
+  int all_ok = 0, any_ok = 0;
+  MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, world);
+  MPI_Allreduce(&ok, &any_ok, 1, MPI_INT, MPI_MAX, world);
+  if (!any_ok) error->all(FLERR, "Pair style umlip cannot load model: {}", msg);
+  if (!ok) error->one(FLERR, "Pair style umlip cannot load model on rank {}: {}", comm->me, msg);
+
+  const auto &info = model->info();
+  cutoff = info.cutoff;
+  num_layers = info.num_layers;
+  if (comm->me == 0) {
+    std::string elems;
+    for (int z : info.atomic_numbers) {
+      if (elems.size() > 60) {
+        elems += " ...";
+        break;
+      }
+      elems += (elems.empty() ? "" : " ") + umlip::element_symbol(z);
+    }
+    utils::logmesg(lmp,
+                   "umlip: model '{}' from {} {} ({})\n"
+                   "umlip:   file {}\n"
+                   "umlip:   content hash {}\n"
+                   "umlip:   cutoff {} A, {} message-passing layers, {} elements: {}\n"
+                   "umlip:   dtype {}, device {}, {} torch thread(s) per rank\n"
+                   "umlip:   {}\n",
+                   info.name, info.family, info.family_version, info.contract_version,
+                   model_path, info.content_hash, cutoff, num_layers,
+                   info.atomic_numbers.size(), elems, model->dtype(), model->device(), nthreads,
+                   umlip::build_info());
+  }
+}
+
+/* ----------------------------------------------------------------------
+   pair_coeff * * <element for type 1> <element for type 2> ...
+------------------------------------------------------------------------- */
+
+void PairUMLIP::coeff(int narg, char **arg)
+{
+  if (!allocated) allocate();
+  const int ntypes = atom->ntypes;
+  if (narg < 2) utils::missing_cmd_args(FLERR, "pair_coeff", error);
+  if (strcmp(arg[0], "*") != 0 || strcmp(arg[1], "*") != 0)
+    error->all(FLERR, "Pair style umlip requires 'pair_coeff * * <element per atom type>'");
+  if (narg != 2 + ntypes)
+    error->all(FLERR,
+               "Incorrect args for pair coefficients: pair_coeff * * for pair style umlip needs "
+               "one element symbol per atom type ({} types), got {}",
+               ntypes, narg - 2);
+  type_species.assign(ntypes + 1, -1);
+  for (int t = 1; t <= ntypes; ++t) {
+    try {
+      type_species[t] = model->species_of(umlip::atomic_number(arg[t + 1]));
+    } catch (const std::exception &e) {
+      error->all(FLERR, "Pair style umlip: pair_coeff for atom type {}: {}", t, e.what());
+    }
+  }
+  for (int i = 1; i <= ntypes; i++)
+    for (int j = i; j <= ntypes; j++) setflag[i][j] = 1;
+}
+
+/* ---------------------------------------------------------------------- */
+
+void PairUMLIP::init_style()
+{
+  if (strcmp(update->unit_style, "metal") != 0)
+    error->all(FLERR, "Pair style umlip requires 'units metal', not units {}",
+               update->unit_style);
+  if (atom->tag_enable == 0) error->all(FLERR, "Pair style umlip requires atom IDs");
+  if (force->newton_pair == 0)
+    error->all(FLERR, "Pair style umlip requires newton pair on (ghost-atom forces are "
+                      "reverse-communicated)");
+  if (comm->mode != 0) error->all(FLERR, "Pair style umlip requires comm_modify mode single");
+  if (!model) error->all(FLERR, "Pair style umlip: no model loaded");
+
+  if (ghost_mode_request == GHOST_FOLD && comm->nprocs > 1)
+    error->all(FLERR, "Pair style umlip 'ghost fold' works on one MPI rank only; use ghost auto");
+  fold = ghost_mode_request == GHOST_FOLD ||
+      (ghost_mode_request == GHOST_AUTO && comm->nprocs == 1);
+
+  const double skin = neighbor->skin;
+  candidate_cut = cutoff + skin;
+  const double needed = fold ? cutoff + skin : num_layers * cutoff + skin;
+  if (comm->cutghostuser < needed) comm->cutghostuser = needed;
+  if (comm->me == 0)
+    utils::logmesg(lmp,
+                   "umlip: ghost mode {}: communication cutoff {:.4} A ({}; set automatically)\n",
+                   fold ? "fold (1 rank: periodic images folded onto local atoms)"
+                        : "explicit (ghost atoms carry messages)",
+                   comm->cutghostuser,
+                   fold ? fmt::format("cutoff {} + skin {}", cutoff, skin)
+                        : fmt::format("{} layers x cutoff {} + skin {}", num_layers, cutoff, skin));
+  nlocal_at_build = nghost_at_build = -1;    // force a candidate rebuild
+  umlip::set_num_threads(nthreads);
+}
+
+double PairUMLIP::init_one(int /*i*/, int /*j*/)
+{
+  return cutoff;
+}
+
+/* ---------------------------------------------------------------------- */
+
+bool PairUMLIP::candidates_stale(double **x, int nall) const
+{
+  if (atom->nlocal != nlocal_at_build || atom->nghost != nghost_at_build) return true;
+  if (nall == 0) return false;
+  // atoms re-assigned or re-ordered (exchange, borders, sorting, deletion): rebuild
+  const tagint *tag = atom->tag;
+  for (int a = 0; a < nall; ++a)
+    if (tag[a] != tag_at_build[a]) return true;
+  // any atom moved more than half the skin since the build (ghosts included, so box changes
+  // under NPT are covered): rebuild
+  const double lim2 = 0.25 * (candidate_cut - cutoff) * (candidate_cut - cutoff);
+  const double *x0 = x_at_build.data();
+  const double *x1 = &x[0][0];
+  for (int a = 0; a < 3 * nall; a += 3) {
+    const double d0 = x1[a] - x0[a], d1 = x1[a + 1] - x0[a + 1], d2 = x1[a + 2] - x0[a + 2];
+    if (d0 * d0 + d1 * d1 + d2 * d2 > lim2) return true;
+  }
+  return false;
+}
+
+void PairUMLIP::build_candidates(double **x, int nlocal, int nall)
+{
+  nlocal_at_build = atom->nlocal;
+  nghost_at_build = atom->nghost;
+  x_at_build.assign(nall ? &x[0][0] : nullptr, nall ? &x[0][0] + 3 * nall : nullptr);
+  tag_at_build.assign(atom->tag, atom->tag + nall);
+  candidates = umlip::NeighborList();
+  node_of.clear();
+  if (nall == 0) return;
+
+  tagint *tag = atom->tag;
+  std::vector<int64_t> ids(nall);
+  for (int a = 0; a < nall; ++a) ids[a] = tag[a];
+
+  static const double zero_cell[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
+  static const bool no_pbc[3] = {false, false, false};
+  umlip::NeighborOptions opt;
+  opt.n_centers = fold ? nlocal : nall;
+  opt.labels = ids.data();
+  try {
+    candidates = umlip::neighbor_list(&x[0][0], nall, zero_cell, no_pbc, candidate_cut, opt);
+  } catch (const std::exception &e) {
+    error->one(FLERR, "Pair style umlip: {} (numbers are atom IDs)", e.what());
+  }
+
+  if (fold) {
+    std::unordered_map<tagint, int> local_of;
+    local_of.reserve(2 * nlocal);
+    for (int i = 0; i < nlocal; ++i) local_of[tag[i]] = i;
+    node_of.resize(nall);
+    for (int a = 0; a < nall; ++a) {
+      auto it = local_of.find(tag[a]);
+      if (it == local_of.end())
+        error->one(FLERR, "Pair style umlip (ghost fold): ghost atom ID {} has no local owner",
+                   tag[a]);
+      node_of[a] = it->second;
+    }
+  }
+}
+
+/* ---------------------------------------------------------------------- */
+
+void PairUMLIP::compute(int eflag, int vflag)
+{
+  ev_init(eflag, vflag);
+
+  const int nlocal = atom->nlocal;
+  const int nall = nlocal + atom->nghost;
+  double **x = atom->x;
+  double **f = atom->f;
+  const int *type = atom->type;
+
+  if (umlip::get_num_threads() != nthreads) umlip::set_num_threads(nthreads);
+  if (candidates_stale(x, nall)) build_candidates(x, nlocal, nall);
+  if (nlocal == 0) return;    // no local energy, hence no forces from this rank
+
+  umlip::select_edges(candidates, &x[0][0], cutoff, fold ? node_of.data() : nullptr, edges);
+  std::vector<int64_t> kept;
+  int64_t n_nodes = fold ? nlocal : nall;
+  if (!fold && prune) {
+    kept = umlip::prune_receptive_field(nall, nlocal, num_layers, edges);
+    n_nodes = static_cast<int64_t>(kept.size());
+  }
+  node_pos.resize(3 * n_nodes);
+  node_species.resize(n_nodes);
+  for (int64_t k = 0; k < n_nodes; ++k) {
+    const int64_t a = kept.empty() ? k : kept[k];
+    node_pos[3 * k] = x[a][0];
+    node_pos[3 * k + 1] = x[a][1];
+    node_pos[3 * k + 2] = x[a][2];
+    node_species[k] = type_species[type[a]];
+  }
+
+  umlip::GraphInput g;
+  g.n_nodes = n_nodes;
+  g.n_local = nlocal;
+  g.positions = node_pos.data();
+  g.species = node_species.data();
+  g.n_edges = static_cast<int64_t>(edges.size());
+  g.edge_i = edges.i.data();
+  g.edge_j = edges.j.data();
+  g.edge_vec = edges.vec.data();
+
+  umlip::Evaluation ev;
+  try {
+    ev = model->evaluate(g, vflag_atom != 0);
+  } catch (const std::exception &e) {
+    error->one(FLERR, Error::NOLASTLINE, "Pair style umlip on step {}: {}", update->ntimestep,
+               e.what());
+  }
+
+  for (int64_t k = 0; k < n_nodes; ++k) {
+    const int64_t a = kept.empty() ? k : kept[k];
+    f[a][0] += ev.forces[3 * k];
+    f[a][1] += ev.forces[3 * k + 1];
+    f[a][2] += ev.forces[3 * k + 2];
+  }
+  if (eflag_global) eng_vdwl += ev.energy;
+  if (eflag_atom)
+    for (int i = 0; i < nlocal; ++i) eatom[i] += ev.atom_energies[i];
+  if (vflag_global) {
+    // engine: row-major 3x3; LAMMPS: xx, yy, zz, xy, xz, yz
+    virial[0] += ev.virial[0];
+    virial[1] += ev.virial[4];
+    virial[2] += ev.virial[8];
+    virial[3] += ev.virial[1];
+    virial[4] += ev.virial[2];
+    virial[5] += ev.virial[5];
+  }
+  if (vflag_atom) {
+    for (int64_t k = 0; k < n_nodes; ++k) {
+      const int64_t a = kept.empty() ? k : kept[k];
+      const double *w = &ev.atom_virial[9 * k];
+      vatom[a][0] += w[0];
+      vatom[a][1] += w[4];
+      vatom[a][2] += w[8];
+      vatom[a][3] += w[1];
+      vatom[a][4] += w[2];
+      vatom[a][5] += w[5];
+    }
+  }
+}
+
+/* ---------------------------------------------------------------------- */
+
+double PairUMLIP::memory_usage()
+{
+  double bytes = Pair::memory_usage();
+  bytes += static_cast<double>(candidates.i.capacity() + candidates.j.capacity()) * 8.0;
+  bytes += static_cast<double>(candidates.shift.capacity()) * 4.0;
+  bytes += static_cast<double>(x_at_build.capacity() + edges.vec.capacity()) * 8.0;
+  bytes += static_cast<double>(edges.i.capacity() + edges.j.capacity()) * 8.0;
+  return bytes;
+}

@@ -1,0 +1,72 @@
+/* -*- c++ -*- ----------------------------------------------------------
+   umlip: pair style for universal machine-learned interatomic potentials exported to the umlip
+   model contract (SevenNet, MACE, ...). Loaded into LAMMPS as a plugin (umlipplugin.so).
+------------------------------------------------------------------------- */
+
+#ifndef LMP_PAIR_UMLIP_H
+#define LMP_PAIR_UMLIP_H
+
+#include "pair.h"
+
+#include "umlip/graph.hpp"
+#include "umlip/model.hpp"
+#include "umlip/neighbor.hpp"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace LAMMPS_NS {
+
+class PairUMLIP : public Pair {
+ public:
+  PairUMLIP(class LAMMPS *);
+  ~PairUMLIP() override;
+
+  void compute(int, int) override;
+  void settings(int, char **) override;
+  void coeff(int, char **) override;
+  void init_style() override;
+  double init_one(int, int) override;
+  double memory_usage() override;
+
+ protected:
+  enum GhostMode { GHOST_AUTO, GHOST_FOLD, GHOST_EXPLICIT };
+
+  std::unique_ptr<umlip::Model> model;
+  std::string model_arg;     // as given to pair_style (file or name)
+  std::string model_path;    // resolved file
+  std::string device;
+  std::string dtype;
+  int nthreads;              // torch intra-op threads per rank
+  int ghost_mode_request;    // GhostMode
+  bool fold;                 // current mode: fold periodic images onto local atoms (1 rank)
+  bool prune;                // drop ghosts outside the receptive field (explicit mode)
+  double cutoff;             // model cutoff [Å]
+  int num_layers;
+
+  std::vector<int64_t> type_species;    // LAMMPS type (1-based) -> model species index
+
+  // neighbour candidates within cutoff + skin, rebuilt when atoms are re-assigned or moved far
+  umlip::NeighborList candidates;
+  std::vector<int64_t> node_of;      // fold mode: atom index -> local atom it images
+  std::vector<double> x_at_build;    // positions when candidates were built
+  std::vector<tagint> tag_at_build;  // atom IDs by index when candidates were built
+  int nlocal_at_build, nghost_at_build;
+  double candidate_cut;
+
+  // per-step scratch
+  umlip::EdgeSet edges;
+  std::vector<double> node_pos;
+  std::vector<int64_t> node_species;
+
+  void allocate();
+  std::string resolve_model(const std::string &arg);
+  void load_model();
+  bool candidates_stale(double **x, int nall) const;
+  void build_candidates(double **x, int nlocal, int nall);
+};
+
+}    // namespace LAMMPS_NS
+
+#endif
