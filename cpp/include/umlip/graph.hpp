@@ -31,9 +31,10 @@ void select_edges(const NeighborList &candidates, const double *x, double cutoff
                   const int64_t *node_of, EdgeSet &out);
 
 // Remove what cannot influence the energies of nodes 0..n_local-1 through num_layers message
-// passing steps: nodes more than num_layers hops from every local node, and edges whose both
-// ends are num_layers or more hops away. Exact for any model whose local energies depend on the
-// graph only through num_layers rounds of messages along edges.
+// passing steps: nodes more than num_layers hops (along edges in either direction) from every
+// local node, and edges whose both ends are num_layers or more hops away. Exact for any model
+// whose local energies depend on the graph only through num_layers rounds of messages along
+// edges, whichever direction its messages flow.
 // Renumbers `edges` in place and returns the kept nodes' old indices (locals first, in order).
 std::vector<int64_t> prune_receptive_field(int64_t n_nodes, int64_t n_local, int num_layers,
                                            EdgeSet &edges);

@@ -16,7 +16,7 @@ namespace umlip {
 
 // Major/minor version of the model contract this engine implements.
 constexpr int kContractMajor = 1;
-constexpr int kContractMinor = 0;
+constexpr int kContractMinor = 1;
 
 // Thrown when a model file does not exist (maps to FileNotFoundError in Python).
 class FileNotFound : public std::runtime_error {
@@ -26,7 +26,9 @@ class FileNotFound : public std::runtime_error {
 
 struct ModelInfo {
   std::string path;
-  std::string contract_version;          // "1.0"
+  std::string contract_version;          // "1.1"
+  int contract_minor = 0;                // 1.1+: edge (i, j) means i receives from j, so
+                                         // directed graphs (LAMMPS, several ranks) are exact
   std::string family;                    // "sevenn", "mace", ...
   std::string family_version;
   std::string name;                      // e.g. "7net-0"

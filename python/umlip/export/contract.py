@@ -7,8 +7,9 @@ A model file is a TorchScript archive whose ``forward`` has the one fixed signat
 
 returning ``energies`` (per-node energies [eV], shape [N]) and ``edge_grad`` (dE_local/dr_ij
 [eV/Å], shape [E, 3], where E_local is the sum of the energies of nodes 0..n_local-1 and
-r_ij = positions[j] - positions[i] + edge_shift for edge (i, j) = edge_index[:, e]). Metadata is
-the JSON text ``umlip.json`` stored inside the archive (TorchScript "extra files").
+r_ij = positions[j] - positions[i] + edge_shift for edge (i, j) = edge_index[:, e]). Edge (i, j)
+means node i receives a message from its neighbour j. Metadata is the JSON text ``umlip.json``
+stored inside the archive (TorchScript "extra files").
 
 This module is family-agnostic and runs in the family environments, where torch is available.
 """
@@ -25,7 +26,7 @@ from typing import Any, Callable, Dict, List, Optional
 import numpy as np
 
 CONTRACT = "umlip-model"
-CONTRACT_VERSION = "1.0"
+CONTRACT_VERSION = "1.1"
 INPUTS = ["positions", "species", "edge_index", "edge_shift", "n_local", "cell"]
 OUTPUTS = ["energies", "edge_grad"]
 METADATA_FILE = "umlip.json"

@@ -4,7 +4,8 @@ umlip model contract. Runs in an environment with mace-torch installed.
 The wrapper feeds MACE its own forward with zero positions and the edge vectors as ``shifts``:
 MACE computes ``vectors = positions[receiver] - positions[sender] + shifts`` = the edge vectors
 exactly, so the gradient of the energy with respect to ``shifts`` is dE/dr_ij. Nothing inside
-MACE is re-implemented.
+MACE is re-implemented. MACE's receiver is ``edge_index[1]``; the contract's receiver is
+``edge_index[0]`` (as in SevenNet), so the wrapper flips the edge index and negates vectors.
 """
 from __future__ import annotations
 
@@ -36,11 +37,14 @@ class MACEContract(torch.nn.Module):
         vec.requires_grad_(True)
         n = positions.shape[0]
         dev = positions.device
+        # contract: edge (i, j) = node i receives a message from j, r_ij = x_j - x_i.
+        # MACE: messages flow from edge_index[0] (sender) to edge_index[1] (receiver) along
+        # positions[receiver] - positions[sender]: flip the rows and the vector.
         data: Dict[str, torch.Tensor] = {
             "positions": torch.zeros_like(positions),
             "node_attrs": torch.nn.functional.one_hot(species, self.num_elements).to(positions.dtype),
-            "edge_index": edge_index,
-            "shifts": vec,
+            "edge_index": edge_index.flip(0),
+            "shifts": -vec,
             "unit_shifts": torch.zeros_like(vec),
             "cell": cell.reshape(1, 3, 3),
             "batch": torch.zeros(n, dtype=torch.int64, device=dev),
