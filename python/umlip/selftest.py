@@ -1,0 +1,143 @@
+"""``umlip selftest <model>``: what a user runs after installing.
+
+Runs one small reactive system (H2 above a Cu(111) slab, non-periodic along z) through
+
+1. the ASE calculator (engine via pybind11),
+2. LAMMPS with pair style umlip at 1 and 2 MPI ranks (engine via the plugin),
+
+prints the largest differences in energy, forces and virial, then runs a short NVE MD in LAMMPS
+and prints the energy drift. Exits non-zero if LAMMPS and ASE disagree beyond float64 round-off
+(1e-8 eV/atom, 1e-7 eV/Å, 1e-7 eV) or the drift exceeds 1e-3 eV/atom/ps.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+TOL_E, TOL_F, TOL_W, TOL_DRIFT = 1e-8, 1e-7, 1e-7, 1e-3
+
+
+def _system(model):
+    """H2 over Cu(111) when the model covers Cu and H; else a rattled fcc crystal of the
+    model's first element (non-periodic along z all the same)."""
+    from ase import Atoms
+    from ase.build import bulk, fcc111
+
+    zs = set(model.atomic_numbers)
+    if {1, 29} <= zs:
+        a = fcc111("Cu", (2, 2, 3), a=3.62, vacuum=6.0, orthogonal=True)
+        top = a.positions[:, 2].max()
+        a += Atoms("H2", positions=[[1.2, 1.5, top + 1.9], [1.95, 1.5, top + 1.95]])
+    else:
+        from ase.data import chemical_symbols
+
+        a = bulk(chemical_symbols[sorted(zs)[0]], "fcc", a=4.0, orthogonal=True) * (2, 2, 2)
+        a.center(vacuum=5.0, axis=2)
+    a.pbc = (True, True, False)
+    a.rattle(0.03, seed=11)
+    return a
+
+
+def _lammps(spec, ranks, workdir):
+    spec_file = Path(workdir) / "spec.json"
+    out = Path(workdir) / f"out{ranks}.npz"
+    spec_file.write_text(json.dumps(spec))
+    mpirun = str(Path(sys.executable).parent / "mpirun")
+    cmd = [mpirun, "-np", str(ranks), sys.executable, "-m", "umlip.testing.lammps_runner",
+           str(spec_file), str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"LAMMPS at {ranks} ranks failed:\n{proc.stderr[-2000:]}")
+    return np.load(out)
+
+
+def main(args) -> int:
+    from ase import Atoms
+
+    from umlip import UMLIPCalculator
+    from umlip.models import resolve
+    from umlip.units import virial_to_lammps
+
+    path = str(resolve(args.model))
+    calc = UMLIPCalculator(path, dtype="float64")
+    atoms = _system(calc.model)
+    n = len(atoms)
+    print(f"umlip selftest: {calc.model.name} ({calc.model.family} {calc.model.family_version}), "
+          f"{path}")
+    print(f"system: {atoms.get_chemical_formula()} ({n} atoms), pbc {atoms.pbc.tolist()}, "
+          f"float64")
+
+    case = {"name": "selftest", "symbols": atoms.get_chemical_symbols(),
+            "positions": atoms.positions.tolist(), "cell": atoms.cell.array.tolist(),
+            "pbc": [bool(p) for p in atoms.pbc]}
+    spec = {"model": path, "dtype": "float64", "cases": [case]}
+    ok = True
+    with tempfile.TemporaryDirectory() as tmp:
+        print(f"\n{'backend':<24}{'|dE| eV/atom':>14}{'max|dF| eV/Å':>15}{'max|dW| eV':>13}"
+              f"{'time s':>9}")
+        for ranks in args.ranks:
+            t0 = time.perf_counter()
+            d = _lammps(spec, ranks, tmp)
+            dt = time.perf_counter() - t0
+            ref = Atoms(numbers=d["0_numbers"], positions=d["0_positions"], cell=atoms.cell,
+                        pbc=atoms.pbc)
+            ref.calc = calc
+            e, f = ref.get_potential_energy(), ref.get_forces()
+            w = virial_to_lammps(calc.model.compute(ref.positions, ref.numbers, ref.cell.array,
+                                                    ref.pbc)["virial"])
+            de = abs(float(d["0_energy"]) - e) / n
+            df = float(np.max(np.abs(d["0_forces"] - f)))
+            dw = float(np.max(np.abs(d["0_virial"] - w)))
+            good = de <= TOL_E and df <= TOL_F and dw <= TOL_W
+            ok &= good
+            label = f"LAMMPS {ranks} rank{'s' if ranks > 1 else ''} ({d['0_mode']})"
+            print(f"{label:<24}{de:>14.2e}{df:>15.2e}{dw:>13.2e}{dt:>9.1f}"
+                  f"{'' if good else '   <-- MISMATCH'}")
+
+        if args.steps > 0:
+            drift, excursion, ps = nve(path, atoms, args.steps, Path(tmp))
+            good = abs(drift) <= TOL_DRIFT
+            ok &= good
+            print(f"\nNVE (LAMMPS, 1 rank, float64, dt 0.5 fs, {args.steps} steps = {ps:.3f} ps): "
+                  f"drift {drift:.2e} eV/atom/ps, max |E-E0| {excursion:.2e} eV/atom"
+                  f"{'' if good else '   <-- TOO LARGE'}")
+    print("\nselftest " + ("PASSED" if ok else "FAILED"))
+    return 0 if ok else 1
+
+
+def nve(model_path, atoms, steps, workdir):
+    """Run NVE in LAMMPS on ``atoms`` (float64, 0.5 fs, 300 K start); returns the fitted drift
+    [eV/atom/ps], the largest excursion |E(t)-E(0)| [eV/atom] and the simulated time [ps]."""
+    from umlip.lammps import open_lammps
+    from umlip.testing.lammps_runner import setup_case
+
+    case = {"name": "nve", "symbols": atoms.get_chemical_symbols(),
+            "positions": atoms.positions.tolist(), "cell": atoms.cell.array.tolist(),
+            "pbc": [bool(p) for p in atoms.pbc]}
+    lmp = open_lammps()
+    try:
+        setup_case(lmp, case, model_path, "float64")
+        lmp.command("velocity all create 300.0 87287 mom yes rot yes dist gaussian")
+        lmp.command("timestep 0.0005")
+        lmp.command("fix 1 all nve")
+        lmp.command("thermo_style custom step time etotal")
+        every = max(1, steps // 50)
+        times, energies = [], []
+        lmp.command("run 0")
+        for _ in range(0, steps, every):
+            times.append(lmp.get_thermo("time"))
+            energies.append(lmp.get_thermo("etotal"))
+            lmp.command(f"run {every} pre no post no")
+        times.append(lmp.get_thermo("time"))
+        energies.append(lmp.get_thermo("etotal"))
+    finally:
+        lmp.close()
+    t = np.array(times)
+    e = np.array(energies) / len(atoms)
+    return float(np.polyfit(t, e, 1)[0]), float(np.max(np.abs(e - e[0]))), float(t[-1])
