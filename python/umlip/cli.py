@@ -6,6 +6,8 @@
     umlip info 7net-0.pt                          the metadata of a model file
     umlip models                                  the model names umlip knows
     umlip selftest 7net-0                         ASE vs LAMMPS (1 and 2 ranks), NVE drift
+    umlip bench run --model 7net-0 --out results  reactive-events validation vs DFT
+    umlip bench report results/ -o report/        Markdown report, models side by side
 """
 from __future__ import annotations
 
@@ -111,6 +113,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--steps", type=int, default=500, help="NVE steps (default 500)")
     s.add_argument("--ranks", type=int, nargs="+", default=[1, 2])
     s.set_defaults(func=_cmd_selftest)
+
+    # ---- bench: the reactive-events validation suite (issue 4); all logic in umlip.bench ----
+    from umlip.bench.cli import add_bench_parser
+
+    add_bench_parser(sub)
     return p
 
 

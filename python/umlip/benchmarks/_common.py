@@ -1,0 +1,57 @@
+"""Shared helpers for the benchmarks."""
+from __future__ import annotations
+
+import resource
+import statistics
+import time
+from typing import Callable, List
+
+import numpy as np
+
+
+def bulk_cu(n_target: int, seed: int = 0):
+    """Rattled fcc Cu supercell with about n_target atoms (cubic cells of 4 atoms, or the
+    2-atom... smallest: 8-atom primitive supercell)."""
+    from ase.build import bulk
+
+    if n_target <= 8:
+        a = bulk("Cu", "fcc", a=3.62) * (2, 2, 2)
+    else:
+        k = max(1, round((n_target / 4) ** (1 / 3)))
+        a = bulk("Cu", "fcc", a=3.62, cubic=True) * (k, k, k)
+    a.rattle(0.03, seed=seed)
+    return a
+
+
+def time_calls(fn: Callable[[int], None], repeats: int, warmup: int = 1) -> List[float]:
+    """Wall times [s] of ``fn(k)`` for k in range(repeats), after ``warmup`` untimed calls."""
+    for k in range(warmup):
+        fn(-1 - k)
+    out = []
+    for k in range(repeats):
+        t0 = time.perf_counter()
+        fn(k)
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def median_ms(ts: List[float]) -> float:
+    return 1000.0 * statistics.median(ts)
+
+
+def peak_rss_gb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
+
+
+def fmt_table(rows, headers) -> str:
+    cols = list(zip(*([headers] + [[str(c) for c in r] for r in rows])))
+    widths = [max(len(c) for c in col) for col in cols]
+    line = lambda r: "  ".join(str(c).rjust(w) for c, w in zip(r, widths))  # noqa: E731
+    return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in rows])
+
+
+def rattled(atoms, k: int, amp: float = 0.01):
+    b = atoms.copy()
+    rng = np.random.default_rng(1000 + k)
+    b.positions += rng.normal(scale=amp, size=b.positions.shape)
+    return b

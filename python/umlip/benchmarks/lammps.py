@@ -1,0 +1,134 @@
+"""Benchmark: pair style umlip in LAMMPS against the raw model call, and MPI ranks vs threads.
+
+    python -m umlip.benchmarks.lammps [--quick]
+
+For SevenNet-0 (float32) and a small 2-layer MACE (float64, built by mace-torch), on bulk Cu of
+~64, 512, 2048 and 8192 atoms: time per MD step in LAMMPS (NVE, 1 rank) next to the raw model
+call (TorchScript forward + backward on the identical graph, timed in the same process), the
+overhead ratio, and peak memory. Then 1 rank x 1 thread, 1 rank x 2 threads and 2 ranks x 1
+thread on the largest size that fits, with the ghost mode chosen and the ghost nodes per local
+atom. Sizes whose memory estimate exceeds the machine are skipped and say why.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from umlip.benchmarks._common import fmt_table
+
+SIZES = {64: (4, 2, 2), 512: (8, 4, 4), 2048: (8, 8, 8), 8192: (16, 16, 8)}
+# measured peak memory of the backward pass per edge (float32; float64 doubles it)
+BYTES_PER_EDGE = {"sevenn": 1.6e5, "mace": 1.2e4}
+EDGES_PER_ATOM = 43  # fcc Cu, cutoff 5 Å
+
+
+def mem_total_gb() -> float:
+    with open("/proc/meminfo") as fh:
+        for line in fh:
+            if line.startswith("MemTotal"):
+                return int(line.split()[1]) / 1e6
+    return 8.0
+
+
+def small_mace(cache: Path) -> str:
+    """The benchmark's MACE: 2 layers, 32x0e+32x1o, r_max 5 Å, Cu only, float64."""
+    out = cache / "bench-mace-2layer.pt"
+    if out.is_file():
+        return str(out)
+    from umlip.envs import family_python
+    from umlip.export import export
+
+    src = cache / "bench-mace-2layer.model"
+    subprocess.run([family_python("mace"), "-m", "umlip.testing.mace_models", str(src),
+                    "--elements", "Cu", "--layers", "2", "--hidden", "32x0e+32x1o",
+                    "--seed", "3"], check=True, capture_output=True)
+    export("mace", str(src), str(out))
+    return str(out)
+
+
+def run_worker(model, dtype, dims, steps, threads=1, ranks=1, ghost="auto", raw=False):
+    cmd = [sys.executable, "-m", "umlip.benchmarks._lammps_worker", "--model", model,
+           "--dtype", dtype, "--dims", *map(str, dims), "--steps", str(steps),
+           "--threads", str(threads), "--ghost", ghost]
+    if raw:
+        cmd.append("--raw")
+    if ranks > 1:
+        cmd = [str(Path(sys.executable).parent / "mpirun"), "-np", str(ranks)] + cmd
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        return {"error": (proc.stderr or proc.stdout).strip().splitlines()[-1:]}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="64 and 512 atoms only")
+    args = p.parse_args(argv)
+    from umlip.models import cache_dir, resolve
+
+    cache = cache_dir()
+    cache.mkdir(parents=True, exist_ok=True)
+    models = [("SevenNet-0", "sevenn", str(resolve("7net-0")), "float32"),
+              ("MACE 2-layer", "mace", small_mace(cache), "float64")]
+    sizes = [64, 512] if args.quick else list(SIZES)
+    budget = 0.8 * mem_total_gb()
+
+    rows, fits = [], {}
+    for label, fam, model, dtype in models:
+        for n in sizes:
+            need = n * EDGES_PER_ATOM * BYTES_PER_EDGE[fam] * (2 if dtype == "float64" else 1)
+            if need / 1e9 > budget:
+                rows.append([label, n, "-", "-", "-", "-", f"skipped: needs ~{need / 1e9:.0f} GB"])
+                continue
+            steps = 10 if n <= 512 else 3
+            r = run_worker(model, dtype, SIZES[n], steps, threads=1, raw=True)
+            if "error" in r:
+                rows.append([label, n, "-", "-", "-", "-", f"failed: {r['error']}"])
+                continue
+            fits.setdefault(label, []).append(n)
+            over = (r["step_ms"] - r["raw_ms"]) / r["raw_ms"]
+            rows.append([label, r["atoms"], r["edges"], f"{r['step_ms']:.1f}",
+                         f"{r['raw_ms']:.1f}", f"{100 * over:+.1f}%", f"{r['peak_rss_gb']:.2f}"])
+            print(f"{label} {r['atoms']} atoms: step {r['step_ms']:.1f} ms, raw model "
+                  f"{r['raw_ms']:.1f} ms", flush=True)
+
+    par_rows = []
+    for label, fam, model, dtype in models:
+        if label not in fits:
+            continue
+        # SevenNet-0 replicates on 2 ranks at these sizes (2x memory): stay at 512 atoms
+        n = max(x for x in fits[label] if fam == "mace" or x <= 512)
+        steps = 10 if n <= 512 else 3
+        t11 = run_worker(model, dtype, SIZES[n], steps, threads=1)
+        t12 = run_worker(model, dtype, SIZES[n], steps, threads=2)
+        t21 = run_worker(model, dtype, SIZES[n], steps, threads=1, ranks=2)
+        if any("error" in t for t in (t11, t12, t21)):
+            par_rows.append([label, n, "failed", str([t.get("error") for t in (t11, t12, t21)])])
+            continue
+        eff = t11["step_ms"] / (2 * t21["step_ms"])
+        ghosts = t21.get("ghost_nodes_per_local")
+        par_rows.append([label, t11["atoms"], f"{t11['step_ms']:.0f}", f"{t12['step_ms']:.0f}",
+                         f"{t21['step_ms']:.0f}", f"{100 * eff:.0f}%", t21.get("mode", "?"),
+                         f"{ghosts:.2f}" if ghosts is not None else
+                         f"(graph would be {t21.get('largest_graph_nodes', '?')} nodes)"])
+        print(f"{label} ranks/threads at {t11['atoms']} atoms done", flush=True)
+
+    print()
+    print("pair style umlip (LAMMPS, 1 rank, 1 thread) vs the raw model call on the same graph")
+    print(fmt_table(rows, ["model", "atoms", "edges", "LAMMPS ms/step", "raw model ms",
+                           "overhead", "peak RSS GB"]))
+    print()
+    print("ms per MD step: 1 rank x 1 thread | 1 rank x 2 threads | 2 ranks x 1 thread "
+          "(efficiency = T(1x1) / (2 T(2x1)))")
+    print(fmt_table(par_rows, ["model", "atoms", "1x1", "1x2", "2x1", "2-rank eff.", "mode",
+                               "ghost nodes/local atom"]))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
