@@ -1,0 +1,87 @@
+"""``umlip bench`` subcommands: run, report, references (wired into umlip.cli)."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def _cmd_run(args) -> int:
+    from umlip.bench.calculators import make_calculator
+    from umlip.bench.report import load_results, summary_table
+    from umlip.bench.runner import parse_tasks, run_benchmark
+
+    tasks = parse_tasks(args.tasks)
+    kwargs = json.loads(args.calculator_kwargs) if args.calculator_kwargs else None
+    calc, info = make_calculator(model=args.model, calculator=args.calculator,
+                                 calculator_kwargs=kwargs, dtype=args.dtype,
+                                 device=args.device, num_threads=args.threads)
+    root = run_benchmark(calc, info, tasks, args.out, quick=args.quick,
+                         reference_dir=args.reference_dir, backend=args.backend,
+                         label=args.label, progress=not args.no_progress, rerun=args.rerun)
+    man, res = load_results(root)
+    print(f"\nresults: {root}")
+    print(summary_table({man["label"]: res}))
+    bad = {n: e for n, e in man["tasks"].items() if n in tasks and e["status"] != "done"}
+    for n, e in bad.items():
+        print(f"{n}: {e['status']}: {e.get('error') or '; '.join(e.get('piece_errors', []))}",
+              file=sys.stderr)
+    return 1 if bad else 0
+
+
+def _cmd_report(args) -> int:
+    from umlip.bench.report import write_report
+
+    print(write_report(args.results, args.output))
+    return 0
+
+
+def _cmd_references(args) -> int:
+    from umlip.bench.references import describe_status, reference_status
+
+    st = reference_status(args.reference_dir)
+    print(describe_status(st))
+    return 1 if any(s["state"] == "invalid" for s in st) else 0
+
+
+def add_bench_parser(sub) -> None:
+    """Add ``bench`` (with run / report / references) to the umlip subparsers."""
+    b = sub.add_parser("bench", help="reactive-events validation suite vs DFT (issue 4)")
+    bs = b.add_subparsers(dest="bench_command", required=True)
+
+    r = bs.add_parser("run", help="run benchmark tasks for one model into a results dir",
+                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    g = r.add_mutually_exclusive_group(required=True)
+    g.add_argument("--model", help="model file or known name (7net-0, 7net-l3i5, ...)")
+    g.add_argument("--calculator", help="importable ASE calculator factory 'module:factory', "
+                                        "e.g. umlip.bench.analytic:toy_calculator")
+    r.add_argument("--calculator-kwargs", help="JSON dict of keyword arguments for the factory")
+    r.add_argument("--tasks", default="all", help="'all' or a comma list of: dissociation, "
+                   "h2_cu111, adatom, reactive_md, hot_md, phonons")
+    r.add_argument("--out", default="results", help="results root; writes <out>/<label>/")
+    r.add_argument("--label", help="name of the model in the results (None: the model or "
+                                    "factory name)")
+    r.add_argument("--quick", "--smoke", action="store_true",
+                   help="tiny settings (few trajectories, short MD, coarse meshes) for tests")
+    r.add_argument("--dtype", default="float64", choices=["float32", "float64"],
+                   help="umlip model precision")
+    r.add_argument("--device", default="cpu")
+    r.add_argument("--threads", type=int, help="torch intra-op threads")
+    r.add_argument("--backend", default="ase", choices=["ase", "lammps"],
+                   help="MD backend of reactive_md / hot_md (lammps: pair_style umlip, "
+                        "needs --model)")
+    r.add_argument("--reference-dir", help="DFT reference JSON directory (default: "
+                   "$UMLIP_BENCH_DATA or the package's bench/data)")
+    r.add_argument("--rerun", action="store_true",
+                   help="recompute finished task results (cached pieces are still reused)")
+    r.add_argument("--no-progress", action="store_true")
+    r.set_defaults(func=_cmd_run)
+
+    p = bs.add_parser("report", help="Markdown report comparing results dirs side by side")
+    p.add_argument("results", nargs="+", help="results dirs (<out>/<label>) or their parent")
+    p.add_argument("-o", "--output", default="report", help="report directory")
+    p.set_defaults(func=_cmd_report)
+
+    f = bs.add_parser("references", help="check the DFT reference files (hash, completeness)")
+    f.add_argument("--reference-dir")
+    f.set_defaults(func=_cmd_references)

@@ -1,0 +1,113 @@
+"""JSON helpers and the on-disk cache that makes benchmark runs resumable.
+
+Every finished piece of work (one relaxation, one NEB, one MD trajectory, ...) is stored as
+one JSON file ``<cache root>/<key>.json``; a rerun finds it and skips the work. Writes are
+atomic (temporary file + rename), so a killed run never leaves a half-written piece.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any, Callable, Dict, Optional, Union
+
+import numpy as np
+
+PathLike = Union[str, os.PathLike]
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Plain JSON types from numpy arrays/scalars, tuples, paths and dataclass-free dicts.
+
+    Non-finite floats become ``None`` (JSON has no NaN); dict keys become strings.
+    """
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return to_jsonable(obj.tolist())
+    if isinstance(obj, (bool, np.bool_)):
+        return bool(obj)
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        v = float(obj)
+        return v if math.isfinite(v) else None
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    return obj
+
+
+def write_json(path: PathLike, obj: Any) -> Path:
+    """Write ``obj`` as indented JSON atomically; returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    with open(tmp, "w") as f:
+        json.dump(to_jsonable(obj), f, indent=1, sort_keys=False, allow_nan=False)
+        f.write("\n")
+    os.replace(tmp, path)
+    return path
+
+
+def read_json(path: PathLike) -> Any:
+    with open(path) as f:
+        return json.load(f)
+
+
+def fingerprint(obj: Any, n: int = 12) -> str:
+    """Short sha256 of the canonical JSON of ``obj`` (used to key caches by settings)."""
+    s = json.dumps(to_jsonable(obj), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(s.encode()).hexdigest()[:n]
+
+
+class Cache:
+    """Key -> JSON document store; ``root=None`` keeps everything in memory (no resuming).
+
+    Keys may contain ``/`` (sub-directories). ``child(name)`` returns a cache rooted in a
+    sub-directory, used to separate runs with different settings.
+    """
+
+    def __init__(self, root: Optional[PathLike] = None):
+        self.root = Path(root) if root is not None else None
+        self._mem: Dict[str, Any] = {}
+
+    def child(self, name: str) -> "Cache":
+        if self.root is None:
+            c = Cache(None)
+            c._mem = self._mem.setdefault("__child__/" + name, {})  # type: ignore[assignment]
+            return c
+        return Cache(self.root / name)
+
+    def _path(self, key: str) -> Path:
+        assert self.root is not None
+        return self.root / f"{key}.json"
+
+    def get(self, key: str) -> Optional[Any]:
+        if self.root is None:
+            return self._mem.get(key)
+        p = self._path(key)
+        if p.is_file():
+            try:
+                return read_json(p)
+            except (json.JSONDecodeError, OSError):  # a damaged piece is recomputed
+                return None
+        return None
+
+    def put(self, key: str, value: Any) -> Any:
+        value = to_jsonable(value)
+        if self.root is None:
+            self._mem[key] = value
+        else:
+            write_json(self._path(key), value)
+        return value
+
+    def compute(self, key: str, fn: Callable[[], Any]) -> Any:
+        """The cached value for ``key``, computing and storing ``fn()`` if absent."""
+        hit = self.get(key)
+        if hit is not None:
+            return hit
+        return self.put(key, fn())

@@ -1,0 +1,237 @@
+"""GPAW helpers shared by the slab / bulk recipes (run under Debian's python3).
+
+All calculations: plane-wave mode, PBE, GPAW default PAW setups from the
+Debian gpaw-data package.  Every result is cached as JSON in the scratch dir,
+relaxations keep an ASE trajectory + BFGS restart file so that a killed job
+resumes where it stopped.  MPI-safe: only rank 0 writes cache files.
+"""
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+from ase.io import Trajectory
+from ase.optimize import BFGS
+from ase.parallel import world, barrier
+
+import _meta
+
+CACHE_ONLY = bool(os.environ.get("UMLIP_CACHE_ONLY"))
+
+
+class NotCached(Exception):
+    """Raised in cache-only mode (UMLIP_CACHE_ONLY=1) for a result not yet computed."""
+
+
+DEFAULT_CONV = {"energy": 0.0005, "density": 1.0e-4, "eigenstates": 4.0e-8,
+                "bands": "occupied"}
+
+
+def calc_settings(cutoff=400.0, kpts=(6, 6, 1), width=0.1, spin=False,
+                  convergence=None, gamma=False):
+    conv = dict(DEFAULT_CONV)
+    if convergence:
+        conv.update(convergence)
+    return {
+        "code": "GPAW", "mode": "pw", "pw_cutoff_eV": float(cutoff), "xc": "PBE",
+        "kpts": {"size": list(kpts), "gamma": bool(gamma), "scheme": "Monkhorst-Pack"},
+        "occupations": {"name": "fermi-dirac", "width_eV": float(width)},
+        "spinpol": bool(spin), "convergence": conv, "setups": "paw",
+        "energy_reported": "GPAW get_potential_energy(): free energy extrapolated "
+                           "to zero smearing width (E_extrap = E_free + 0.5*(-TS)); "
+                           "forces are derivatives of the free energy",
+    }
+
+
+def make_calc(settings, txt):
+    from gpaw import GPAW, PW, FermiDirac
+    conv = dict(settings["convergence"])
+    return GPAW(mode=PW(settings["pw_cutoff_eV"]), xc=settings["xc"],
+                kpts={"size": tuple(settings["kpts"]["size"]),
+                      "gamma": settings["kpts"]["gamma"]},
+                occupations=FermiDirac(settings["occupations"]["width_eV"]),
+                spinpol=settings["spinpol"], convergence=conv, txt=txt)
+
+
+def _result(atoms, calc, wall, extra=None):
+    e = atoms.get_potential_energy()
+    efree = atoms.get_potential_energy(force_consistent=True)
+    f = atoms.get_forces()
+    d = _meta.atoms_to_dict(atoms, energy=e, forces=f)
+    d["free_energy"] = float(efree)
+    d["fermi_level"] = float(calc.get_fermi_level())
+    if calc.parameters.get("spinpol"):
+        d["magnetic_moment"] = float(calc.get_magnetic_moment())
+    fmax = float(np.sqrt((atoms.get_forces() ** 2).sum(1)).max()) if len(atoms) else 0.0
+    d["fmax_unconstrained_atoms"] = fmax
+    d["wall_time_s"] = float(wall)
+    if extra:
+        d.update(extra)
+    return _meta.to_jsonable(d)
+
+
+def cached(scr, key, atoms, settings, relax=False, fmax=0.05, steps=300, log=None):
+    """Single point or BFGS relaxation with a JSON cache in `scr`."""
+    path = os.path.join(scr, key + ".json")
+    res = _meta.load_json(path)
+    if res is not None:
+        return res
+    if CACHE_ONLY:
+        raise NotCached(key)
+    t0 = time.time()
+    txt = os.path.join(scr, key + ".txt")
+    prev = _meta.load_json(os.path.join(scr, key + ".elapsed.json"), {"s": 0.0})["s"]
+    atoms = atoms.copy()
+    trajfile = os.path.join(scr, key + ".traj")
+    nsteps_before = 0
+    if relax and os.path.exists(trajfile) and os.path.getsize(trajfile) > 0:
+        try:
+            tr = Trajectory(trajfile)
+            nsteps_before = len(tr)
+            last = tr[-1]
+            atoms.positions = last.positions
+        except Exception:
+            pass
+    calc = make_calc(settings, txt if world.rank == 0 else None)
+    atoms.calc = calc
+    extra = {"settings": settings}
+    if relax:
+        traj = Trajectory(trajfile, "a", atoms)
+        opt = BFGS(atoms, trajectory=traj,
+                   restart=os.path.join(scr, key + ".bfgs.json"),
+                   logfile=os.path.join(scr, key + ".opt.log"))
+        converged = opt.run(fmax=fmax, steps=steps)
+        traj.close()
+        extra.update({"relaxed": True, "optimizer": "ase.optimize.BFGS",
+                      "fmax_target": fmax, "optimizer_converged": bool(converged),
+                      "optimizer_steps": int(opt.nsteps + nsteps_before)})
+    else:
+        extra["relaxed"] = False
+    wall = time.time() - t0 + prev
+    res = _result(atoms, calc, wall, extra)
+    if world.rank == 0:
+        _meta.save_json(path, res)
+    barrier()
+    return res
+
+
+def atoms_from(res):
+    from ase import Atoms
+    from ase.constraints import FixAtoms
+    a = Atoms(numbers=res["numbers"], positions=res["positions"], cell=res["cell"],
+              pbc=res["pbc"])
+    if res.get("fixed_atoms"):
+        a.set_constraint(FixAtoms(indices=res["fixed_atoms"]))
+    if "initial_magmoms" in res:
+        a.set_initial_magnetic_moments(res["initial_magmoms"])
+    return a
+
+
+def run_neb(scr, key, ini, fin, n_images, settings, fmax, e_ini, f_ini, e_fin, f_fin,
+            fixed, steps=300, k=0.1, climb=True, mid_images=None, chunk=3, on_chunk=None):
+    """Climbing-image NEB (ASE, IDPP interpolation, FIRE) with restart from the
+    trajectory of a previous (interrupted) run.  Endpoints are not recomputed:
+    their energies/forces come from the cached relaxations (same settings).
+    `mid_images`: optional initial geometries of the moving images (else IDPP).
+    Every `chunk` optimizer steps `on_chunk(partial_result)` is called so that an
+    unfinished NEB still leaves its current path in the output."""
+    from ase.constraints import FixAtoms
+    from ase.neb import NEB
+    from ase.optimize import FIRE
+
+    resfile = os.path.join(scr, key + "_result.json")
+    partfile = os.path.join(scr, key + "_partial.json")
+    res = _meta.load_json(resfile)
+    if res is not None:
+        return res
+    if CACHE_ONLY:
+        part = _meta.load_json(partfile)
+        if part is None:
+            raise NotCached(key)
+        return part
+    t0 = time.time()
+    n = n_images
+    trajf = os.path.join(scr, key + ".traj")
+    elapsed_f = os.path.join(scr, key + ".elapsed.json")
+    prev = _meta.load_json(elapsed_f, {"s": 0.0})["s"]
+    images = [ini.copy()] + [ini.copy() for _ in range(n - 2)] + [fin.copy()]
+    for im in images:
+        im.set_constraint(FixAtoms(indices=fixed))
+    restarted, done_steps = False, 0
+    if os.path.exists(trajf) and os.path.getsize(trajf) > 0:
+        try:
+            tr = Trajectory(trajf)
+            nblocks = len(tr) // n
+            if nblocks >= 1:
+                for i, im in enumerate(images):
+                    im.positions = tr[(nblocks - 1) * n + i].positions
+                restarted, done_steps = True, nblocks
+        except Exception:
+            restarted = False
+    neb = NEB(images, climb=climb, k=k, method="improvedtangent")
+    init = "restart from trajectory" if restarted else "IDPP"
+    if not restarted:
+        if mid_images is not None:
+            for im, m in zip(images[1:-1], mid_images):
+                im.positions = m.positions
+            init = "given initial images"
+        else:
+            neb.interpolate("idpp")
+    from ase.calculators.singlepoint import SinglePointCalculator
+    images[0].calc = SinglePointCalculator(images[0], energy=e_ini, forces=np.array(f_ini))
+    images[-1].calc = SinglePointCalculator(images[-1], energy=e_fin, forces=np.array(f_fin))
+    for i, im in enumerate(images[1:-1], start=1):
+        im.calc = make_calc(settings, os.path.join(scr, f"{key}_img{i}.txt")
+                            if world.rank == 0 else None)
+    traj = Trajectory(trajf, "a", neb)
+    opt = FIRE(neb, trajectory=traj, logfile=os.path.join(scr, key + ".opt.log"))
+
+    def collect(conv):
+        ims = []
+        for i, im in enumerate(images):
+            if i == 0:
+                e, f = e_ini, f_ini
+            elif i == n - 1:
+                e, f = e_fin, f_fin
+            else:
+                e, f = im.get_potential_energy(), im.get_forces()
+            ims.append(_meta.atoms_to_dict(im, energy=e, forces=f))
+        es = np.array([d["energy"] for d in ims])
+        its = int(np.argmax(es))
+        fneb = float(np.sqrt((neb.get_forces() ** 2).sum(axis=1).max()))
+        return {
+            "settings": settings,
+            "method": f"ase.neb.NEB climb={climb} method=improvedtangent k={k} eV/A^2, "
+                      f"initial path: {init}; FIRE optimizer; endpoint energies from the "
+                      "relaxations",
+            "n_images_total": n, "fmax_target": fmax, "optimizer_converged": bool(conv),
+            "max_neb_force_final": fneb,
+            "optimizer_steps_total": int(opt.nsteps + done_steps),
+            "images": ims,
+            "energies_rel_initial": (es - es[0]).tolist(),
+            "highest_image_index": its,
+            "barrier_forward": float(es[its] - es[0]),
+            "barrier_reverse": float(es[its] - es[-1]),
+            "reaction_energy": float(es[-1] - es[0]),
+            "wall_time_s": time.time() - t0 + prev,
+        }
+
+    conv = False
+    for conv in opt.irun(fmax=fmax, steps=steps):
+        if conv:
+            break
+        if opt.nsteps > 0 and opt.nsteps % chunk == 0:
+            part = collect(False)
+            part["status"] = "IN PROGRESS / not converged (partial path)"
+            if world.rank == 0:
+                _meta.save_json(elapsed_f, {"s": time.time() - t0 + prev})
+                _meta.save_json(partfile, part)
+            if on_chunk is not None:
+                on_chunk(part)
+    traj.close()
+    res = collect(conv)
+    if world.rank == 0:
+        _meta.save_json(resfile, res)
+    barrier()
+    return res

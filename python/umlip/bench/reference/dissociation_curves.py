@@ -1,0 +1,385 @@
+#!/usr/bin/env python3
+"""Bond dissociation curves (PySCF UKS-PBE / def2-TZVP) -> ../data/dissociation_curves.json
+
+Run with the dedicated venv (PySCF is not in Debian's python):
+    OMP_NUM_THREADS=1 nice -n 19 /work/main/.venv-ref/bin/python dissociation_curves.py
+Cache: $UMLIP_DFT_SCRATCH/dissociation (default /work/dft-scratch/dissociation).
+
+For every geometry several spin states / initial guesses are tried (closed-shell
+guess, broken-symmetry fragment guess, high-spin fragment guesses); the lowest
+converged energy is kept and all candidates are recorded.
+"""
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _meta  # noqa: E402
+
+import pyscf  # noqa: E402
+from pyscf import gto, dft, lib  # noqa: E402
+from scipy.optimize import brentq, minimize  # noqa: E402
+
+TASK = "dissociation_curves"
+SCR = _meta.scratch("dissociation")
+T0 = time.time()
+
+HARTREE = 27.211386245988          # eV (CODATA 2018, = ase.units.Hartree)
+BOHR = 0.529177210903              # Angstrom
+BASIS = "def2-tzvp"
+XC = "PBE"
+GRID_LEVEL = 4
+CONV_TOL = 1e-9                    # Hartree
+CONV_TOL_GRAD = 1e-5
+MAX_CYCLE = 60                     # DIIS cycles, then second-order (newton) SCF
+NEWTON_CYCLE = 50
+CACHE_ONLY = bool(os.environ.get("UMLIP_CACHE_ONLY"))  # only assemble cached results
+NEAR_EQ = 1.10                     # r/r_eq <= this: only closed-shell + ground-state spin
+
+# ground-state spin (2S) of the isolated atoms
+ATOM_SPIN = {"H": 1, "C": 2, "N": 3, "O": 2, "Cu": 1}
+
+FRACTIONS = [0.60, 0.70, 0.80, 0.90, 0.95, 1.00, 1.05, 1.10, 1.20,
+             1.30, 1.45, 1.60, 1.80, 2.00, 2.30, 2.70, 3.10, 3.50]
+
+
+def sp(sym):
+    return ATOM_SPIN[sym]
+
+
+# molecule definitions: symbols, eq-geometry builder, stretched bond (i fixed, j moves),
+# fragments (atom index lists) and fragment spins, ground-state 2S at r_eq.
+MOLECULES = {
+    "H2": dict(symbols=["H", "H"], r0=0.75, spin_eq=0, frag=[[0], [1]]),
+    "O2": dict(symbols=["O", "O"], r0=1.22, spin_eq=2, frag=[[0], [1]]),
+    "N2": dict(symbols=["N", "N"], r0=1.10, spin_eq=0, frag=[[0], [1]]),
+    "CO": dict(symbols=["C", "O"], r0=1.13, spin_eq=0, frag=[[0], [1]]),
+    "Cu2": dict(symbols=["Cu", "Cu"], r0=2.22, spin_eq=0, frag=[[0], [1]]),
+    "H2O_OH": dict(symbols=["O", "H", "H"], spin_eq=0, frag=[[0, 1], [2]],
+                   frag_spin=[1, 1]),
+    "CH4_CH": dict(symbols=["C", "H", "H", "H", "H"], spin_eq=0, frag=[[0, 1, 2, 3], [4]],
+                   frag_spin=[1, 1]),
+}
+
+
+def build_mol(symbols, pos, spin):
+    mol = gto.M(atom=[[s, tuple(p)] for s, p in zip(symbols, pos)], unit="Angstrom",
+                basis=BASIS, spin=spin, charge=0, verbose=0, symmetry=False)
+    return mol
+
+
+def run_uks(mol, dm0=None):
+    mf = dft.UKS(mol)
+    mf.xc = XC
+    mf.grids.level = GRID_LEVEL
+    mf.conv_tol = CONV_TOL
+    mf.conv_tol_grad = CONV_TOL_GRAD
+    mf.max_cycle = MAX_CYCLE
+    e = mf.kernel(dm0=dm0)
+    if not mf.converged:
+        mf2 = dft.UKS(mol).newton()
+        mf2.xc = XC
+        mf2.grids.level = GRID_LEVEL
+        mf2.conv_tol = CONV_TOL
+        mf2.max_cycle = NEWTON_CYCLE
+        e = mf2.kernel(dm0=mf.make_rdm1())
+        mf = mf2
+    return mf, e
+
+
+_FRAG_DM = {}
+
+
+def fragment_guess(symbols, pos, frags, frag_spins, flip):
+    """Block-diagonal UKS density from fragment calculations; `flip` = list of
+    bools (swap alpha/beta of that fragment)."""
+    full = build_mol(symbols, pos, 0)
+    nao = full.nao
+    dma = np.zeros((nao, nao))
+    dmb = np.zeros((nao, nao))
+    offs = full.aoslice_by_atom()
+    for fr, s, fl in zip(frags, frag_spins, flip):
+        fsym = [symbols[i] for i in fr]
+        fpos = np.asarray([pos[i] for i in fr], float)
+        key = (tuple(fsym), tuple(np.round(fpos - fpos[0], 6).ravel()), s)
+        if key not in _FRAG_DM:      # AO density of a fragment is translation invariant
+            fm = build_mol(fsym, fpos, s)
+            mf, _ = run_uks(fm)
+            _FRAG_DM[key] = (mf.make_rdm1(), fm.nao)
+        (da, db), fnao = _FRAG_DM[key]
+        if fl:
+            da, db = db, da
+        a0 = offs[fr[0]][2]
+        a1 = offs[fr[-1]][3]
+        assert a1 - a0 == fnao
+        dma[a0:a1, a0:a1] = da
+        dmb[a0:a1, a0:a1] = db
+    return np.array([dma, dmb])
+
+
+def candidates(name, spec, frac=None):
+    frags = spec["frag"]
+    if "frag_spin" in spec:
+        fs = spec["frag_spin"]
+    else:
+        fs = [sp(spec["symbols"][f[0]]) for f in frags]
+    tot_hs = sum(fs)
+    cands = [("closed_shell_guess", 0, None)]
+    cands.append(("broken_symmetry_fragments", abs(fs[0] - fs[1]), (fs, [False, True])))
+    for s2 in range(abs(fs[0] - fs[1]) + 2, tot_hs + 1, 2):
+        # aligned fragments give 2S = fs0+fs1; intermediate spins from minao guess
+        if s2 == tot_hs:
+            cands.append((f"high_spin_fragments_2S={s2}", s2, (fs, [False, False])))
+        else:
+            cands.append((f"minao_2S={s2}", s2, None))
+    if spec["spin_eq"] not in [c[1] for c in cands]:
+        cands.append((f"minao_2S={spec['spin_eq']}", spec["spin_eq"], None))
+    if frac is not None and frac <= NEAR_EQ:
+        # compressed / near-equilibrium: closed-shell guess + ground-state spin only
+        keep = []
+        for c in cands:
+            if c[0] == "closed_shell_guess" or (c[1] == spec["spin_eq"] and c[1] > 0
+                                                and c[1] not in [k[1] for k in keep]):
+                keep.append(c)
+        cands = keep
+    return cands, fs
+
+
+def energy_grad(symbols, pos, spin, dm0=None):
+    mol = build_mol(symbols, pos, spin)
+    mf, e = run_uks(mol, dm0)
+    g = mf.nuc_grad_method().kernel()
+    return mf, e, g
+
+
+def point(name, spec, pos, tag, frac=None):
+    """All spin candidates at one geometry (cached)."""
+    path = os.path.join(SCR, f"{name}_{tag}.json")
+    res = _meta.load_json(path)
+    if res is not None or CACHE_ONLY:
+        return res
+    t0 = time.time()
+    cands, fs = candidates(name, spec, frac)
+    tried = []
+    best = None
+    for label, s2, fg in cands:
+        try:
+            dm0 = None
+            if fg is not None:
+                dm0 = fragment_guess(spec["symbols"], pos, spec["frag"], fg[0], fg[1])
+            mol = build_mol(spec["symbols"], pos, s2)
+            mf, e = run_uks(mol, dm0)
+            ss, mult = mf.spin_square()
+            rec = {"guess": label, "two_S": s2, "energy_eV": e * HARTREE,
+                   "converged": bool(mf.converged), "S2": float(ss)}
+            tried.append(rec)
+            if mf.converged and (best is None or e < best[0] - 1e-9):
+                best = (e, mf, rec)
+        except Exception as exc:  # pragma: no cover
+            tried.append({"guess": label, "two_S": s2, "error": repr(exc)[:200]})
+    e, mf, rec = best
+    g = mf.nuc_grad_method().kernel()
+    forces = -np.asarray(g) * HARTREE / BOHR
+    res = {"positions": np.asarray(pos).tolist(), "energy": e * HARTREE,
+           "forces": forces.tolist(), "two_S": rec["two_S"], "winning_guess": rec["guess"],
+           "S2": rec["S2"], "candidates": tried, "wall_time_s": time.time() - t0}
+    _meta.save_json(path, res)
+    return res
+
+
+def atom_energy(sym):
+    path = os.path.join(SCR, f"atom_{sym}.json")
+    res = _meta.load_json(path)
+    if res is not None:
+        return res
+    t0 = time.time()
+    mol = build_mol([sym], [[0, 0, 0]], ATOM_SPIN[sym])
+    mf, e = run_uks(mol)
+    ss, mult = mf.spin_square()
+    res = {"symbol": sym, "two_S": ATOM_SPIN[sym], "multiplicity": ATOM_SPIN[sym] + 1,
+           "energy": e * HARTREE, "converged": bool(mf.converged), "S2": float(ss),
+           "wall_time_s": time.time() - t0}
+    _meta.save_json(path, res)
+    return res
+
+
+# ------------------------------------------------------------ equilibrium geometries
+def eq_diatomic(name, spec):
+    path = os.path.join(SCR, f"{name}_eq.json")
+    res = _meta.load_json(path)
+    if res is not None or CACHE_ONLY:
+        return res
+    sym, s2 = spec["symbols"], spec["spin_eq"]
+    cache = {}
+
+    def dEdr(r):
+        mf, e, g = energy_grad(sym, [[0, 0, 0], [0, 0, r]], s2)
+        cache[r] = e
+        return g[1][2] * HARTREE / BOHR   # dE/dr in eV/A
+
+    r0 = spec["r0"]
+    req = brentq(dEdr, 0.93 * r0, 1.07 * r0, xtol=1e-5)
+    res = {"r_eq": req, "two_S": s2,
+           "positions": [[0, 0, 0], [0, 0, req]], "method": "brentq on analytic dE/dr"}
+    _meta.save_json(path, res)
+    return res
+
+
+def eq_polyatomic(name, spec, pos0):
+    path = os.path.join(SCR, f"{name}_eq.json")
+    res = _meta.load_json(path)
+    if res is not None or CACHE_ONLY:
+        return res
+    sym = spec["symbols"]
+    state = {"dm": None}
+
+    def fun(x):
+        pos = x.reshape(-1, 3) * BOHR
+        mf, e, g = energy_grad(sym, pos, 0, state["dm"])
+        state["dm"] = mf.make_rdm1()
+        return e, np.asarray(g).ravel()
+
+    r = minimize(fun, np.asarray(pos0).ravel() / BOHR, jac=True, method="BFGS",
+                 options={"gtol": 2e-5})
+    pos = r.x.reshape(-1, 3) * BOHR
+    res = {"positions": pos.tolist(), "two_S": 0, "optimizer": "scipy BFGS (Cartesian), "
+           "gtol 2e-5 Hartree/Bohr", "max_grad_Ha_per_Bohr": float(np.abs(r.jac).max())}
+    _meta.save_json(path, res)
+    return res
+
+
+def main():
+    payload = {
+        "method": {"code": "PySCF", "pyscf_version": pyscf.__version__,
+                   "scf": "UKS (unrestricted Kohn-Sham)", "xc": XC, "basis": BASIS,
+                   "basis_note": "def2-TZVP, all-electron for every element used (H,C,N,O,Cu)",
+                   "grids_level": GRID_LEVEL, "conv_tol_Ha": CONV_TOL,
+                   "conv_tol_grad": CONV_TOL_GRAD, "max_cycle": MAX_CYCLE,
+                   "fallback": f"second-order (newton) SCF ({NEWTON_CYCLE} cycles) if DIIS "
+                               f"({MAX_CYCLE} cycles) does not converge",
+                   "boundary": "isolated molecule (no periodic box)",
+                   "forces": "analytic UKS nuclear gradients",
+                   "units": "energies eV, lengths Angstrom, forces eV/Angstrom",
+                   "hartree_eV": HARTREE, "bohr_A": BOHR,
+                   "spin_search": ("at every geometry: closed-shell (minao) guess with 2S=0, "
+                                   "broken-symmetry guess from spin-flipped fragment densities "
+                                   "(2S=|S_A-S_B|), high-spin guess from aligned fragment "
+                                   "densities, and minao guesses for intermediate 2S; the lowest "
+                                   "converged energy is stored, all candidates are listed; for "
+                                   f"r/r_eq <= {NEAR_EQ} only the closed-shell guess and the "
+                                   "ground-state spin are tried (cost)")},
+        "force_along_bond_definition": ("F_bond = -dE/dr = forces[j] . u, u = unit vector "
+                                        "from fixed atom i to moving atom j (positive = "
+                                        "repulsive)"),
+        "distance_fractions_of_r_eq": FRACTIONS,
+        "atoms": {}, "curves": {},
+    }
+    for s in ATOM_SPIN:
+        payload["atoms"][s] = atom_energy(s)
+
+    def write():
+        _meta.write_reference(TASK, payload, __file__, time.time() - T0,
+                              {"compute_wall_time_s_sum_of_cached_calculations":
+                               _meta.scratch_wall_sum(SCR),
+                               "run_command": "OMP_NUM_THREADS=1 nice -n 19 "
+                               "/work/main/.venv-ref/bin/python "
+                               "python/umlip/bench/reference/dissociation_curves.py"})
+
+    for name, spec in MOLECULES.items():
+        t0 = time.time()
+        sym = spec["symbols"]
+        if len(sym) == 2:
+            eq = eq_diatomic(name, spec)
+            if eq is None:
+                payload.setdefault("not_computed", []).append(name)
+                continue
+            pos_eq = np.array(eq["positions"], float)
+            i, j = 0, 1
+        elif name == "H2O_OH":
+            th = np.radians(104.5) / 2
+            p0 = [[0, 0, 0], [0.97 * np.sin(th), 0, 0.97 * np.cos(th)],
+                  [-0.97 * np.sin(th), 0, 0.97 * np.cos(th)]]
+            eq = eq_polyatomic(name, spec, p0)
+            if eq is None:
+                payload.setdefault("not_computed", []).append(name)
+                continue
+            pos_eq = np.array(eq["positions"], float)
+            i, j = 0, 2
+        else:
+            d = 1.09 / np.sqrt(3)
+            p0 = [[0, 0, 0], [d, d, d], [-d, -d, d], [-d, d, -d], [d, -d, -d]]
+            eq = eq_polyatomic(name, spec, p0)
+            if eq is None:
+                payload.setdefault("not_computed", []).append(name)
+                continue
+            pos_eq = np.array(eq["positions"], float)
+            i, j = 0, 4
+        u = pos_eq[j] - pos_eq[i]
+        req = float(np.linalg.norm(u))
+        u /= req
+        pts = []
+        for f in FRACTIONS:
+            pos = pos_eq.copy()
+            pos[j] = pos_eq[i] + u * req * f
+            r = point(name, spec, pos, f"f{f:.2f}", f)
+            if r is None:
+                continue
+            fb = float(np.dot(r["forces"][j], u))
+            pts.append({"fraction": f, "r": req * f, "energy": r["energy"],
+                        "force_along_bond": fb, "two_S": r["two_S"],
+                        "multiplicity": r["two_S"] + 1, "winning_guess": r["winning_guess"],
+                        "S2": r["S2"], "positions": r["positions"], "forces": r["forces"],
+                        "wall_time_s": r["wall_time_s"],
+                        "candidates": r["candidates"]})
+            print(f"[{time.time()-T0:7.1f}s] {name} f={f:.2f} E={r['energy']:.5f} "
+                  f"2S={r['two_S']} ({r['winning_guess']}) Fb={fb:.4f}", flush=True)
+        if len(sym) == 2:
+            frag_e = sum(payload["atoms"][s]["energy"] for s in sym)
+            limit = f"{sym[0]} + {sym[1]}"
+        else:
+            # fragment at eq. geometry minus the moving H: its own relaxed energy is
+            # not computed; the atoms-sum limit is given and the frozen-fragment limit too
+            frag_e = sum(payload["atoms"][s]["energy"] for s in sym)
+            limit = "all isolated atoms"
+        if not any(p["fraction"] == 1.0 for p in pts):
+            payload.setdefault("not_computed", []).append(name)
+            continue
+        e_eq = [p for p in pts if p["fraction"] == 1.0][0]["energy"]
+        c = {"symbols": sym, "numbers": [int(gto.charge(s)) for s in sym],
+             "stretched_bond": [i, j], "moving_atom": j, "fixed_atoms_note":
+             "all atoms other than the moving one stay at the equilibrium geometry",
+             "equilibrium": eq, "r_eq": req, "two_S_eq": spec["spin_eq"],
+             "energy_at_r_eq": e_eq, "sum_of_isolated_atom_energies": frag_e,
+             "atoms_limit": limit, "points": pts,
+             "complete": len(pts) == len(FRACTIONS),
+             "wall_time_s_points_sum": float(sum(p["wall_time_s"] for p in pts))}
+        if len(sym) == 2:
+            c["De_vs_atoms"] = frag_e - e_eq
+        else:
+            # single-bond dissociation limit: frozen fragment (remaining atoms, doublet) + H
+            rest = [k for k in range(len(sym)) if k != j]
+            fpath = os.path.join(SCR, f"{name}_frozen_fragment.json")
+            fr = _meta.load_json(fpath)
+            if fr is None:            # cheap (one doublet fragment): also in cache-only mode
+                mol = build_mol([sym[k] for k in rest], [pos_eq[k] for k in rest], 1)
+                mf, e = run_uks(mol)
+                fr = {"energy": e * HARTREE, "two_S": 1, "converged": bool(mf.converged)}
+                _meta.save_json(fpath, fr)
+            c["frozen_fragment"] = {"symbols": [sym[k] for k in rest], "two_S": 1,
+                                    "energy": fr["energy"],
+                                    "note": "remaining fragment frozen at the molecule's "
+                                            "equilibrium geometry, doublet"}
+            c["dissociation_limit_frozen_fragment_plus_H"] = fr["energy"] + payload["atoms"]["H"]["energy"]
+            c["De_vs_frozen_fragment_plus_H"] = c["dissociation_limit_frozen_fragment_plus_H"] - e_eq
+        payload["curves"][name] = c
+        payload["r_eq"] = {k: v["r_eq"] for k, v in payload["curves"].items()}
+        write()
+    write()
+    print("done", time.time() - T0)
+
+
+if __name__ == "__main__":
+    lib.num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
+    main()

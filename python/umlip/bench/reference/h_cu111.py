@@ -1,0 +1,372 @@
+#!/usr/bin/env python3
+"""H / H2 on Cu(111): PBE reference data  ->  ../data/h_cu111.json
+
+Run (Debian python3 with GPAW 22.8, 2 MPI ranks):
+    nice -n 19 mpiexec --allow-run-as-root -n 2 gpaw python h_cu111.py [stage ...]
+stages (default: all, in this order): bulk sites conv neb
+Every calculation is cached in $UMLIP_DFT_SCRATCH/h_cu111 (default
+/work/dft-scratch/h_cu111); re-running is cheap and resumes interrupted work.
+The JSON is rewritten after every stage with whatever is available.
+"""
+import os
+import sys
+import time
+
+import numpy as np
+from ase import Atoms
+from ase.build import bulk, fcc111, add_adsorbate
+from ase.constraints import FixAtoms, FixedPlane
+from ase.eos import EquationOfState
+from ase.parallel import world, barrier, parprint
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _meta  # noqa: E402
+import _gpaw_common as G  # noqa: E402
+
+TASK = "h_cu111"
+SCR = _meta.scratch(TASK)
+T0 = time.time()
+
+CUTOFF = 400.0
+WIDTH = 0.1
+K_BULK = (12, 12, 12)        # primitive fcc cell
+# Slab settings were reduced from the planned 4 layers / 6x6x1 to 3 layers / 4x4x1
+# (Gamma-centred) because of CPU cost on the shared 2-core machine (a 4-layer 6x6x1
+# SCF iteration took ~30 s); the convergence check below quantifies the effect.
+LAYERS = 3                   # bottom two fixed, top layer (+ adsorbates) relaxed
+K_SLAB = (4, 4, 1)           # Gamma-centred
+VACUUM = 7.5                 # per side (ase fcc111 vacuum argument)
+BOX = 12.0                   # cubic box edge for H2 / H (periodic, Gamma only)
+FMAX = 0.05
+# convergence check (tighter)
+CUTOFF_T, K_BULK_T, K_SLAB_T = 500.0, (16, 16, 16), (6, 6, 1)
+NEB_NIMAGES, NEB_FMAX = 5, 0.1
+
+S_BULK = G.calc_settings(CUTOFF, K_BULK, WIDTH)
+S_SLAB = G.calc_settings(CUTOFF, K_SLAB, WIDTH, gamma=True)
+S_MOL = G.calc_settings(CUTOFF, (1, 1, 1), WIDTH, spin=False)
+S_ATOM = G.calc_settings(CUTOFF, (1, 1, 1), WIDTH, spin=True)
+S_BULK_T = G.calc_settings(CUTOFF_T, K_BULK_T, WIDTH)
+S_SLAB_T = G.calc_settings(CUTOFF_T, K_SLAB_T, WIDTH, gamma=True)
+S_MOL_T = G.calc_settings(CUTOFF_T, (1, 1, 1), WIDTH, spin=False)
+S_NEB = S_SLAB
+
+
+def log(*a):
+    parprint(f"[{time.time() - T0:8.1f}s]", *a, flush=True)
+
+
+# ----------------------------------------------------------------- bulk
+def eos(settings, tag, a_grid, at_a0=True):
+    pts = []
+    for a in a_grid:
+        r = G.cached(SCR, f"bulk_{tag}_a{a:.4f}", bulk("Cu", "fcc", a=a), settings)
+        pts.append(r)
+    vols = [abs(np.linalg.det(np.array(r["cell"]))) for r in pts]
+    es = [r["energy"] for r in pts]
+    e = EquationOfState(vols, es, eos="birchmurnaghan")
+    v0, e0, B = e.fit()
+    a0 = (4 * v0) ** (1 / 3)
+    r0 = None
+    if at_a0:
+        r0 = G.cached(SCR, f"bulk_{tag}_a0", bulk("Cu", "fcc", a=round(a0, 5)), settings)
+    out = {
+        "settings": settings, "structure": "fcc Cu, 1-atom primitive cell",
+        "eos_fit": "ase.eos.EquationOfState birchmurnaghan (energy vs volume)",
+        "points": [{"a": float(a), "volume_per_atom": float(v), "energy": float(en)}
+                   for a, v, en in zip(a_grid, vols, es)],
+        "a0": float(a0), "a0_used_rounded": round(a0, 5),
+        "volume_per_atom": float(v0), "bulk_modulus_GPa": float(B * 160.21766208),
+        "e_fit_min": float(e0),
+    }
+    if r0 is not None:
+        out["energy_per_atom_at_a0"] = r0["energy"]
+        out["geometry_at_a0"] = {k: r0[k] for k in ("numbers", "positions", "cell", "pbc")}
+    return out
+
+
+def stage_bulk():
+    grid = np.round(np.linspace(3.56, 3.72, 9), 4)
+    res = eos(S_BULK, "k12_400", grid)
+    log("a0 =", res["a0"], "E/atom =", res["energy_per_atom_at_a0"])
+    return res
+
+
+# ----------------------------------------------------------------- slabs
+def make_slab(a0, layers=4, fixed_layers=2):
+    slab = fcc111("Cu", (2, 2, layers), a=a0, vacuum=VACUUM)
+    # fcc111 tags: 1 = top layer ... layers = bottom layer
+    slab.set_constraint(FixAtoms(indices=[at.index for at in slab
+                                          if at.tag > layers - fixed_layers]))
+    return slab
+
+
+def h2_box(settings, key, spin=False):
+    if spin:
+        at = Atoms("H", positions=[[BOX / 2] * 3], cell=[BOX] * 3, pbc=True)
+        at.set_initial_magnetic_moments([1.0])
+        r = G.cached(SCR, key, at, settings)
+        r["box_edge"] = BOX
+        return r
+    at = Atoms("H2", positions=[[BOX / 2, BOX / 2, BOX / 2 - 0.375],
+                                [BOX / 2, BOX / 2, BOX / 2 + 0.375]],
+               cell=[BOX] * 3, pbc=True)
+    r = G.cached(SCR, key, at, settings, relax=True, fmax=0.01)
+    r["box_edge"] = BOX
+    p = np.array(r["positions"])
+    r["bond_length"] = float(np.linalg.norm(p[1] - p[0]))
+    return r
+
+
+ADS_INFO = None
+
+
+def stage_sites(a0, prefix="", layers=4, settings=S_SLAB, mol=None, relax_fmax=FMAX,
+                do_pairs=True, sites=("fcc", "hcp", "ontop")):
+    """Clean slab, H at fcc/hcp/top, H2 far, 2H pairs. Returns dict."""
+    global ADS_INFO
+    slab0 = make_slab(a0, layers)
+    ADS_INFO = slab0.info["adsorbate_info"]
+    out = {"settings": settings, "layers": layers,
+           "fixed_layers": "bottom two (FixAtoms)",
+           "slab_builder": f"ase.build.fcc111('Cu', (2, 2, {layers}), a=a0, vacuum={VACUUM})",
+           "vacuum_each_side": VACUUM}
+    clean = G.cached(SCR, prefix + "slab_clean", slab0, settings, relax=True, fmax=relax_fmax)
+    out["clean_slab"] = clean
+    log(prefix, "clean slab", clean["energy"])
+    eh2 = mol["energy"]
+    ads = {}
+    for site in sites:
+        h = 0.95 if site != "ontop" else 1.55
+        s = G.atoms_from(clean)
+        s.info["adsorbate_info"] = ADS_INFO
+        add_adsorbate(s, "H", h, site)
+        try:
+            r = G.cached(SCR, prefix + f"H_{site}", s, settings, relax=True, fmax=relax_fmax)
+        except G.NotCached:
+            out.setdefault("not_computed", []).append(f"H_{site}")
+            continue
+        r["site"] = site
+        r["adsorption_energy"] = r["energy"] - clean["energy"] - 0.5 * eh2
+        ads[site] = r
+        log(prefix, "H", site, r["adsorption_energy"])
+    out["H_sites"] = ads
+    if not do_pairs or out.get("not_computed"):
+        return out
+    # H2 far from the surface (parallel to surface; H z fixed, xy + slab relaxed)
+    # placed above the midpoint of the dissociated pair chosen below -> built after pairs
+    cell = np.array(clean["cell"])
+    a1, a2 = cell[0] / 2, cell[1] / 2     # primitive surface vectors
+    fcc = (a1 + a2) / 3
+    hcp = 2 * (a1 + a2) / 3
+    pairs = {
+        "fcc+fcc": (fcc, fcc + a1),                      # 2.57 A apart
+        "hcp+hcp": (hcp, hcp + a1),                      # 2.57 A apart
+        "fcc+hcp": (fcc, hcp - a1 - a2),                 # 2.97 A apart (across a top site)
+    }
+    zt = np.array(clean["positions"])[:, 2].max()
+    pr = {}
+    for name, (p1, p2) in pairs.items():
+        s = G.atoms_from(clean)
+        s += Atoms("H2", positions=[[p1[0], p1[1], zt + 1.0], [p2[0], p2[1], zt + 1.0]])
+        try:
+            r = G.cached(SCR, prefix + "2H_" + name.replace("+", "_"), s, settings,
+                         relax=True, fmax=relax_fmax)
+        except G.NotCached:
+            out.setdefault("not_computed", []).append("2H_" + name)
+            continue
+        p = np.array(r["positions"])
+        r["pair"] = name
+        r["H_H_distance"] = float(np.linalg.norm(p[-1] - p[-2]))
+        r["energy_vs_clean_plus_H2"] = r["energy"] - clean["energy"] - eh2
+        pr[name] = r
+        log(prefix, "2H", name, r["energy_vs_clean_plus_H2"])
+    out["dissociated_candidates"] = pr
+    if out.get("not_computed"):
+        return out
+    best = min(pr, key=lambda k: pr[k]["energy"])
+    out["dissociated_state"] = best
+    # far H2 above the midpoint of the best pair, axis along the pair
+    p1, p2 = np.array(pr[best]["positions"])[-2:]
+    mid = (p1 + p2) / 2
+    u = (p2 - p1) / np.linalg.norm(p2 - p1)
+    u[2] = 0
+    u /= np.linalg.norm(u)
+    d = mol["bond_length"]
+    s = G.atoms_from(clean)
+    nCu = len(s)
+    s += Atoms("H2", positions=[[*(mid[:2] - u[:2] * d / 2), zt + H2_HEIGHT],
+                                [*(mid[:2] + u[:2] * d / 2), zt + H2_HEIGHT]])
+    s.set_constraint([FixAtoms(indices=s.constraints[0].get_indices()),
+                      FixedPlane(nCu, (0, 0, 1)),        # z fixed, x/y free
+                      FixedPlane(nCu + 1, (0, 0, 1))])
+    try:
+        r = G.cached(SCR, prefix + "H2_far", s, settings, relax=True, fmax=relax_fmax)
+    except G.NotCached:
+        out.setdefault("not_computed", []).append("H2_far")
+        return out
+    r["height_above_top_layer_initial"] = H2_HEIGHT
+    r["note"] = ("H2 parallel to the surface above the midpoint of the dissociated pair, "
+                 "axis along the pair; H z-coordinates fixed (ASE FixedPlane normal z), H x/y and "
+                 "the Cu atoms not in FixAtoms relaxed")
+    p = np.array(r["positions"])
+    r["H_H_distance"] = float(np.linalg.norm(p[-1] - p[-2]))
+    r["energy_vs_clean_plus_H2"] = r["energy"] - clean["energy"] - eh2
+    out["H2_far"] = r
+    log(prefix, "H2 far", r["energy_vs_clean_plus_H2"])
+    return out
+
+
+H2_HEIGHT = 3.7
+
+
+# ----------------------------------------------------------------- NEB
+def stage_neb(a0, sites_reduced, mol, on_chunk=None):
+    best = sites_reduced["dissociated_state"]
+    ini_r = sites_reduced["H2_far"]
+    fin_r = sites_reduced["dissociated_candidates"][best]
+    fixed = [int(i) for i in sites_reduced["clean_slab"]["fixed_atoms"]]
+    res = G.run_neb(SCR, "neb", G.atoms_from(ini_r), G.atoms_from(fin_r), NEB_NIMAGES,
+                    S_NEB, NEB_FMAX, ini_r["energy"], ini_r["forces"], fin_r["energy"],
+                    fin_r["forces"], fixed, on_chunk=on_chunk)
+    for d in res["images"]:
+        p = np.array(d["positions"])
+        d["H_H_distance"] = float(np.linalg.norm(p[-1] - p[-2]))
+        d["H2_center_height_above_top_layer"] = float(p[-2:, 2].mean() - p[:-2, 2].max())
+    res["settings_note"] = ("same settings as all slab data: "
+                            f"{LAYERS} Cu layers (bottom two fixed), k {K_SLAB} Gamma-centred")
+    res["initial_state"] = "H2_far (H z fixed during its relaxation, free in the NEB)"
+    res["final_state"] = best
+    res["barrier_vs_gas_H2"] = float(max(d["energy"] for d in res["images"])
+                                     - sites_reduced["clean_slab"]["energy"] - mol["energy"])
+    return res
+
+
+# ----------------------------------------------------------------- main
+def main(stages):
+    payload = {"system": "H and H2 on Cu(111), p(2x2) slab", "xc": "PBE",
+               "energy_convention": "GPAW extrapolated-to-zero-width energy "
+                                    "(get_potential_energy()); free energy stored too",
+               "adsorption_energy_definition": "E(slab+H) - E(slab) - 1/2 E(H2)",
+               "random_seeds": "none used (deterministic)"}
+    payload["gpaw_setups"] = _meta.gpaw_setup_info(["Cu", "H"])
+    timings = _meta.load_json(os.path.join(SCR, "timings.json"), {})
+
+    def note_time(name, t):
+        # keep the wall time of the run that actually computed the stage
+        if time.time() - t > 5 or name not in timings:
+            timings[name] = time.time() - t
+
+    def timed(name, fn, *a):
+        t = time.time()
+        r = fn(*a)
+        note_time(name, t)
+        return r
+
+    b = timed("bulk", stage_bulk)
+    a0 = b["a0_used_rounded"]
+    payload["bulk_cu"] = b
+    payload["lattice_constant_a0"] = b["a0"]
+    payload["bulk_energy_per_atom"] = b["energy_per_atom_at_a0"]
+    mol = h2_box(S_MOL, "H2_box")
+    hat = h2_box(S_ATOM, "H_atom", spin=True)
+    payload["H2_molecule"] = mol
+    payload["H_atom"] = hat
+    payload["H2_binding_energy"] = 2 * hat["energy"] - mol["energy"]
+
+    def write():
+        if world.rank == 0:
+            _meta.save_json(os.path.join(SCR, "timings.json"), timings)
+            _meta.write_reference(TASK, payload, __file__, time.time() - T0,
+                                  {"stage_wall_times_s": timings,
+                                   "compute_wall_time_s_sum_of_cached_calculations": _meta.scratch_wall_sum(SCR),
+                                   "run_command": "nice -n 19 mpiexec --allow-run-as-root -n 2 "
+                                                  "gpaw python python/umlip/bench/reference/h_cu111.py",
+                                   "mpi_ranks": world.size})
+        barrier()
+
+    write()
+    try:
+        if "sites" in stages or "conv" in stages:
+            s = timed("sites", stage_sites, a0, "", LAYERS, S_SLAB, mol, FMAX, False)
+            payload["slab"] = s
+            payload["adsorption_energies"] = {k: v["adsorption_energy"] for k, v in s["H_sites"].items()}
+            write()
+        if "conv" in stages:
+            t = time.time()
+            cc = {"description": ("fcc-H adsorption energy recomputed with tighter settings "
+                                  f"(cutoff {CUTOFF_T} eV, slab k {K_SLAB_T}, bulk k {K_BULK_T}) as "
+                                  "single points on the geometries relaxed with the production "
+                                  f"settings ({LAYERS} layers, k {K_SLAB}, {CUTOFF} eV); H2 re-relaxed "
+                                  "at the tight cutoff. Also the PBE "
+                                  "lattice constant from a tight-settings EOS.")}
+            bt = eos(S_BULK_T, "k16_500", np.array([3.60, 3.62, 3.64, 3.66]), at_a0=False)
+            cc["bulk_eos_tight"] = bt
+            cc["a0_production"] = b["a0"]
+            cc["a0_tight"] = bt["a0"]
+            cc["a0_difference"] = bt["a0"] - b["a0"]
+            # like-for-like: parabola through E(a) at a = 3.62, 3.64, 3.66 for both settings
+            par = {}
+            for lab, pts in (("production", b["points"]), ("tight", bt["points"])):
+                sel = [p for p in pts if round(p["a"], 4) in (3.62, 3.64, 3.66)]
+                c2, c1, _ = np.polyfit([p["a"] for p in sel], [p["energy"] for p in sel], 2)
+                par[lab] = float(-c1 / (2 * c2))
+            cc["a0_parabola_3pt"] = par
+            cc["a0_parabola_difference"] = par["tight"] - par["production"]
+            cc["bulk_modulus_GPa_production"] = b["bulk_modulus_GPa"]
+            cc["bulk_modulus_GPa_tight"] = bt["bulk_modulus_GPa"]
+            cc["bulk_settings_tight"] = S_BULK_T
+            payload["convergence_check"] = cc
+            write()
+            molt = h2_box(S_MOL_T, "H2_box_tight")
+            s4 = payload["slab"]
+            ct = G.cached(SCR, "tight_slab_clean", G.atoms_from(s4["clean_slab"]), S_SLAB_T)
+            ht = G.cached(SCR, "tight_H_fcc", G.atoms_from(s4["H_sites"]["fcc"]), S_SLAB_T)
+            et = ht["energy"] - ct["energy"] - 0.5 * molt["energy"]
+            ep = s4["H_sites"]["fcc"]["adsorption_energy"]
+            cc.update({"settings_production": S_SLAB, "settings_tight": S_SLAB_T,
+                       "E_ads_fcc_production": ep, "E_ads_fcc_tight": et,
+                       "difference_tight_minus_production": et - ep,
+                       "tight_energies": {"slab": ct["energy"], "slab_H_fcc": ht["energy"],
+                                          "H2": molt["energy"]}})
+            log("conv check", ep, et, et - ep)
+            payload["convergence_check"] = cc
+            note_time("conv", t)
+            write()
+        if "pairs" in stages or "neb" in stages:
+            t = time.time()
+            sr = stage_sites(a0, "", LAYERS, S_SLAB, mol, FMAX, True)
+            payload["slab"] = sr
+            if sr.get("not_computed"):
+                raise G.NotCached(",".join(sr["not_computed"]))
+            payload["dissociated_state_energy_vs_gas_H2"] = \
+                sr["dissociated_candidates"][sr["dissociated_state"]]["energy_vs_clean_plus_H2"]
+            note_time("pairs", t)
+            write()
+        if "neb" in stages:
+            t = time.time()
+
+            def partial(nbp):
+                payload["neb"] = dict(nbp, status="IN PROGRESS / not converged (partial path)")
+                write()
+            if "dissociated_state" not in sr:
+                raise G.NotCached("pairs / far H2 incomplete -> no NEB")
+            nb = stage_neb(a0, sr, mol, partial)
+            payload["neb"] = nb
+            if nb.get("status"):
+                payload["dissociation_barrier_status"] = nb["status"]
+            payload["dissociation_barrier"] = nb["barrier_forward"]
+            payload["dissociation_barrier_vs_gas_H2"] = nb["barrier_vs_gas_H2"]
+            note_time("neb", t)
+            write()
+    except G.NotCached as exc:
+        log("stopping: not computed yet (cache-only mode):", exc)
+        payload["incomplete"] = f"not computed yet: {exc}"
+        write()
+        return
+    log("done")
+
+
+if __name__ == "__main__":
+    st = sys.argv[1:] or ["bulk", "sites", "conv", "pairs", "neb"]
+    main(st)

@@ -1,0 +1,170 @@
+"""Markdown report from one or more results directories (one per model).
+
+    umlip bench report results/7net-0 results/7net-l3i5 -o report/
+
+writes ``report/README.md`` with ONE summary table comparing the models side by side (DFT
+column where a reference exists; model cells show value and deviation from DFT), reference
+provenance, and one section per task with plots overlaying all models
+(``report/plots/*.png``), notes and failures.
+"""
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from umlip.bench.jsonio import PathLike, read_json
+from umlip.bench.runner import find_result_dirs
+from umlip.bench.task import Metric, TaskResult
+from umlip.bench.tasks import TASKS, load_result
+
+
+def load_results(result_dir: Path) -> Tuple[Dict[str, Any], Dict[str, TaskResult]]:
+    """(manifest, {task: result}) of one results directory."""
+    manifest = read_json(result_dir / "manifest.json")
+    res = {}
+    for name, entry in manifest.get("tasks", {}).items():
+        p = result_dir / name / "result.json"
+        if entry.get("status", "").startswith("done") and p.is_file():
+            res[name] = load_result(p)
+    return manifest, res
+
+
+def fmt(v: Optional[float], unit: str = "") -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "—"
+    if isinstance(v, bool):
+        return str(v)
+    if float(v).is_integer() and unit in ("", "K"):
+        return f"{int(v)}"
+    a = abs(v)
+    if a != 0 and (a < 1e-3 or a >= 1e5):
+        return f"{v:.2e}"
+    return f"{v:.3f}"
+
+
+def summary_table(models: Dict[str, Dict[str, TaskResult]]) -> str:
+    """The side-by-side table: rows = metrics (task order), columns = DFT + models."""
+    rows: Dict[str, Dict[str, Any]] = {}
+    for label, results in models.items():
+        for tname in TASKS:
+            r = results.get(tname)
+            if r is None:
+                continue
+            for m in r.summary():
+                row = rows.setdefault(m.key, {"metric": m, "task": tname, "cells": {}})
+                if row["metric"].reference is None and m.reference is not None:
+                    row["metric"] = m
+                row["cells"][label] = m
+    labels = list(models)
+    head = "| Metric | Unit | DFT | " + " | ".join(labels) + " |"
+    sep = "|---|---|---|" + "---|" * len(labels)
+    lines = [head, sep]
+    for key, row in sorted(rows.items(), key=lambda kv: list(TASKS).index(kv[1]["task"])):
+        m0: Metric = row["metric"]
+        cells = []
+        for lab in labels:
+            m = row["cells"].get(lab)
+            if m is None:
+                cells.append("n/a")
+                continue
+            txt = fmt(m.value, m.unit)
+            err = m.error
+            if err is None and m.value is not None and m0.reference is not None:
+                err = m.value - m0.reference
+            if err is not None:
+                txt += f" ({'+' if err >= 0 else ''}{fmt(err, m.unit)})"
+            if m.value is None and m.note:
+                txt = m.note
+            elif m.note and m.key.startswith(("pdiss", "hot_")):
+                txt += f" <br>{m.note}"
+            cells.append(txt)
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in [
+            m0.label, m0.unit, fmt(m0.reference, m0.unit)] + cells) + " |")
+    return "\n".join(lines)
+
+
+def _references_section(models: Dict[str, Dict[str, TaskResult]]) -> List[str]:
+    seen: Dict[str, Dict[str, Any]] = {}
+    shas: Dict[str, set] = {}
+    for results in models.values():
+        for r in results.values():
+            for name, st in r.references.items():
+                seen.setdefault(name, st)
+                shas.setdefault(name, set()).add(st.get("sha256"))
+    out = ["| Reference | State | sha256 | Missing / in progress |", "|---|---|---|---|"]
+    for name, st in sorted(seen.items()):
+        if st.get("state") == "missing":
+            out.append(f"| {name}.json | **missing** (DFT not run yet) | — | all comparisons "
+                       "skipped |")
+            continue
+        miss = ", ".join(st.get("missing", [])) or "—"
+        part = ", ".join(st.get("partial", []))
+        out.append(f"| {name}.json | verified ({st.get('date_utc', '')}) | "
+                   f"`{st.get('sha256', '')[:12]}` | {miss}"
+                   f"{'; in progress: ' + part if part else ''} |")
+    for name, hs in sorted(shas.items()):
+        if len(hs) > 1:
+            out.append(f"\n**Warning**: the models were compared with different versions of "
+                       f"{name}.json ({', '.join(str(h)[:12] for h in hs)}); rerun with "
+                       "`umlip bench run --rerun` for a like-for-like table.")
+    return out
+
+
+def write_report(result_dirs: Sequence[PathLike], out_dir: PathLike) -> Path:
+    """Write ``<out_dir>/README.md`` (+ plots/) for the results directories; returns it."""
+    dirs = find_result_dirs(result_dirs)
+    out = Path(out_dir)
+    (out / "plots").mkdir(parents=True, exist_ok=True)
+    manifests, models = {}, {}
+    for d in dirs:
+        man, res = load_results(d)
+        label = man.get("label", d.name)
+        while label in models:
+            label += "'"
+        manifests[label], models[label] = man, res
+    md = ["# umlip reactive-events benchmark", "",
+          f"Generated {time.strftime('%Y-%m-%d %H:%M')} from "
+          + ", ".join(f"`{d}`" for d in dirs) + ".", "",
+          "Units: eV, Å, eV/Å, K, THz. Model cells: value (deviation from DFT). "
+          "DFT = PBE (GPAW plane waves for the solids and surfaces, PySCF def2-TZVP for the "
+          "molecules).", "", "## Summary", "", summary_table(models), "", "## Models", "",
+          "| Model | Calculator | Tasks (status, backend, wall time) | Quick |",
+          "|---|---|---|---|"]
+    for label, man in manifests.items():
+        ci = man.get("calculator", {})
+        desc = ci.get("content_hash") and f"{ci.get('family', '')} `{ci.get('path', '')}` " \
+            f"hash `{ci.get('content_hash')}` {ci.get('dtype', '')}" or ci.get("factory") or \
+            ci.get("class", "")
+        ts = "; ".join(f"{n}: {e.get('status')}, {e.get('backend', '-')}, "
+                       f"{e.get('wall_time_s', 0):.0f} s" for n, e in man.get("tasks", {}).items())
+        quick = any(e.get("quick") for e in man.get("tasks", {}).values())
+        md.append(f"| {label} | {desc} | {ts} | {'yes (smoke settings)' if quick else 'no'} |")
+    md += ["", "## DFT references", ""] + _references_section(models)
+    for tname, cls in TASKS.items():
+        per = {lab: res[tname] for lab, res in models.items() if tname in res}
+        failed = {lab: man["tasks"][tname] for lab, man in manifests.items()
+                  if man.get("tasks", {}).get(tname, {}).get("status") == "failed"}
+        if not per and not failed:
+            continue
+        md += ["", f"## {cls.title} (`{tname}`)", ""]
+        doc = sys.modules[cls.__module__].__doc__ or ""
+        first = doc.strip().split("\n\n")[0].replace("\n", " ")
+        md += [first, ""]
+        if per:
+            for p in cls.plot_results(per, out / "plots"):
+                md.append(f"![{Path(p).stem}]({os.path.relpath(p, out)})")
+            md.append("")
+        for lab, r in per.items():
+            for n in r.notes:
+                md.append(f"- *{lab}*: {n}")
+            for e in r.errors:
+                md.append(f"- *{lab}*: **failed piece** {e['piece']}: {e['error']}")
+        for lab, e in failed.items():
+            md.append(f"- *{lab}*: **task failed**: {e.get('error')}")
+    path = out / "README.md"
+    path.write_text("\n".join(md) + "\n")
+    return path

@@ -1,0 +1,49 @@
+"""Error statistics and bootstrap confidence intervals."""
+from __future__ import annotations
+
+from typing import Callable, Dict, Optional, Sequence
+
+import numpy as np
+
+
+def error_stats(pred: Sequence[float], ref: Sequence[float],
+                weights: Optional[Sequence[float]] = None) -> Dict[str, float]:
+    """MAE, RMSE, max |error| and mean signed error (pred - ref), in the inputs' unit.
+
+    ``weights`` (e.g. q-point weights of a symmetry-reduced mesh) weight MAE/RMSE/ME."""
+    p, r = np.asarray(pred, float).ravel(), np.asarray(ref, float).ravel()
+    if p.shape != r.shape:
+        raise ValueError(f"shape mismatch {p.shape} vs {r.shape}")
+    if p.size == 0:
+        return {"n": 0, "mae": float("nan"), "rmse": float("nan"), "max_abs": float("nan"),
+                "mean_error": float("nan")}
+    e = p - r
+    w = np.ones_like(e) if weights is None else np.asarray(weights, float).ravel()
+    w = w / w.sum()
+    return {"n": int(e.size), "mae": float(np.sum(w * np.abs(e))),
+            "rmse": float(np.sqrt(np.sum(w * e * e))), "max_abs": float(np.abs(e).max()),
+            "mean_error": float(np.sum(w * e))}
+
+
+def bootstrap_ci(data: Sequence[float], statistic: Callable[..., np.ndarray] = np.mean,
+                 n_boot: int = 4000, level: float = 0.95, seed: int = 0) -> Dict[str, float]:
+    """Percentile bootstrap confidence interval of ``statistic`` over ``data``.
+
+    ``statistic(samples, axis=1)`` must reduce along axis 1 (np.mean does). Resamples are
+    drawn with numpy's default_rng(seed), so the interval is reproducible.
+
+    Returns ``{"estimate", "low", "high", "level", "n", "n_boot"}``; for empty data all
+    values are NaN.
+    """
+    x = np.asarray(data, float).ravel()
+    if x.size == 0:
+        nan = float("nan")
+        return {"estimate": nan, "low": nan, "high": nan, "level": level, "n": 0,
+                "n_boot": n_boot}
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, x.size, size=(n_boot, x.size))
+    boot = statistic(x[idx], axis=1)
+    alpha = (1.0 - level) / 2
+    lo, hi = np.quantile(boot, [alpha, 1 - alpha])
+    return {"estimate": float(statistic(x[None, :], axis=1)[0]), "low": float(lo),
+            "high": float(hi), "level": level, "n": int(x.size), "n_boot": n_boot}

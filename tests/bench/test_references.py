@@ -1,0 +1,99 @@
+"""DFT reference files: whichever exist load, their hashes match, settings are complete;
+a tampered or incomplete file is refused; missing stages are reported."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from umlip.bench.references import (REFERENCE_NAMES, SETTINGS_KEYS, ReferenceError,
+                                    load_reference, payload_sha256, reference_status)
+
+
+@pytest.mark.parametrize("name", REFERENCE_NAMES)
+def test_repository_references_load_and_verify(data_dir, name):
+    path = data_dir / f"{name}.json"
+    if not path.is_file():
+        pytest.skip(f"{name}.json not generated yet (DFT running)")
+    ref = load_reference(name, data_dir)
+    doc = json.loads(path.read_text())
+    assert payload_sha256(doc["payload"]) == doc["sha256"] == ref.sha256
+    assert ref.metadata["units"]["energy"] == "eV"
+
+
+def test_status_lists_every_reference(data_dir):
+    st = {s["name"]: s for s in reference_status(data_dir)}
+    assert set(st) == set(REFERENCE_NAMES)
+    assert all(s["state"] in ("complete", "partial", "missing") for s in st.values()), st
+
+
+def _valid(tmp_path, morse_calc):
+    from refdata import dissociation_payload, write_ref
+
+    p = dissociation_payload(morse_calc, {"H2": (["H", "H"], [[0, 0, 0], [0, 0, 0.74]],
+                                                  (0, 1))})
+    return write_ref(tmp_path, "dissociation_curves", p)
+
+
+def test_valid_file_loads_and_reports_missing_curves(tmp_path, morse_calc):
+    _valid(tmp_path, morse_calc)
+    ref = load_reference("dissociation_curves", tmp_path)
+    assert "curves.O2" in ref.missing and "curves.H2" not in ref.missing
+    assert load_reference("phonons", tmp_path, missing_ok=True) is None
+    with pytest.raises(FileNotFoundError):
+        load_reference("phonons", tmp_path)
+
+
+def test_tampered_payload_is_refused(tmp_path, morse_calc):
+    path = _valid(tmp_path, morse_calc)
+    doc = json.loads(path.read_text())
+    doc["payload"]["curves"]["H2"]["points"][3]["energy"] += 1e-6
+    path.write_text(json.dumps(doc))
+    with pytest.raises(ReferenceError, match="sha256"):
+        load_reference("dissociation_curves", tmp_path)
+    assert reference_status(tmp_path)[0]["state"] == "invalid"
+
+
+@pytest.mark.parametrize("drop", ["basis", "xc", "spin_search"])
+def test_incomplete_settings_are_refused(tmp_path, morse_calc, drop):
+    from refdata import write_ref
+
+    path = _valid(tmp_path, morse_calc)
+    doc = json.loads(path.read_text())
+    del doc["payload"]["method"][drop]
+    write_ref(tmp_path, "dissociation_curves", doc["payload"])   # re-hashed, still invalid
+    with pytest.raises(ReferenceError, match=drop):
+        load_reference("dissociation_curves", tmp_path)
+
+
+def test_missing_point_keys_are_refused(tmp_path, morse_calc):
+    from refdata import write_ref
+
+    path = _valid(tmp_path, morse_calc)
+    doc = json.loads(path.read_text())
+    del doc["payload"]["curves"]["H2"]["points"][0]["force_along_bond"]
+    write_ref(tmp_path, "dissociation_curves", doc["payload"])
+    with pytest.raises(ReferenceError, match="force_along_bond"):
+        load_reference("dissociation_curves", tmp_path)
+
+
+def test_required_settings_lists_are_documented():
+    for kind, keys in SETTINGS_KEYS.items():
+        assert len(keys) >= 5, kind
+
+
+def test_partial_neb_is_flagged(tmp_path):
+    from refdata import FAKE_GPAW, write_ref
+
+    geo = {"numbers": [1], "positions": [[0, 0, 0]], "cell": [[5, 0, 0], [0, 5, 0], [0, 0, 5]],
+           "pbc": [True] * 3, "energy": -1.0, "settings": FAKE_GPAW}
+    payload = {"bulk_cu": {"settings": FAKE_GPAW, "a0": 3.6}, "H2_molecule": geo,
+               "H_atom": geo, "lattice_constant_a0": 3.6, "bulk_energy_per_atom": -3.0,
+               "adsorption_energy_definition": "x", "energy_convention": "x",
+               "neb": {"images": [geo], "barrier_forward": 0.5, "barrier_reverse": 0.1,
+                       "n_images_total": 1, "settings": FAKE_GPAW,
+                       "status": "IN PROGRESS / not converged (partial path)"}}
+    write_ref(tmp_path, "h_cu111", payload)
+    ref = load_reference("h_cu111", tmp_path)
+    assert ref.partial == ["neb"] and not ref.is_final("neb") and ref.has("neb")
+    assert "slab.H_sites.fcc" in ref.missing
