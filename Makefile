@@ -28,7 +28,7 @@ SOURCES := CMakeLists.txt pyproject.toml README.md \
   $(shell find cpp src python -type f \( -name '*.cpp' -o -name '*.hpp' -o -name '*.h' \
       -o -name '*.py' -o -name 'CMakeLists.txt' -o -name '*.json' \) -not -path '*/__pycache__/*')
 
-.PHONY: all envs build install test demo bench clean distclean
+.PHONY: all envs build install test demo bench reference report clean distclean
 
 all: install
 
@@ -55,6 +55,23 @@ $(STAMPS)/env-mace: requirements/mace.txt
 	@touch $@
 
 envs: $(STAMPS)/env-runtime $(STAMPS)/env-sevenn $(STAMPS)/env-mace
+
+# not needed by `make test`: CHGNet for the benchmark report, PySCF for reference data
+VENV_CHGNET := .venv-chgnet
+VENV_REF    := .venv-ref
+$(STAMPS)/env-chgnet: requirements/chgnet.txt $(STAMPS)/wheel
+	@mkdir -p $(STAMPS)
+	test -x $(VENV_CHGNET)/bin/python || $(PYTHON) -m venv $(VENV_CHGNET)
+	$(VENV_CHGNET)/bin/pip install $(PIP_FLAGS) $(TORCH)
+	$(VENV_CHGNET)/bin/pip install $(PIP_FLAGS) -r requirements/chgnet.txt
+	$(VENV_CHGNET)/bin/pip install $(PIP_FLAGS) --no-deps --force-reinstall dist/umlip-*.whl
+	@touch $@
+
+$(STAMPS)/env-ref: requirements/ref.txt
+	@mkdir -p $(STAMPS)
+	test -x $(VENV_REF)/bin/python || $(PYTHON) -m venv $(VENV_REF)
+	$(VENV_REF)/bin/pip install $(PIP_FLAGS) -r requirements/ref.txt
+	@touch $@
 
 # ---- build: one wheel (engine, pybind11 module, LAMMPS plugin), installed in all three -----
 $(STAMPS)/wheel: $(STAMPS)/env-runtime $(SOURCES)
@@ -87,8 +104,22 @@ bench: $(STAMPS)/install
 	$(VENV)/bin/python -m umlip.benchmarks.ase_calculator
 	$(VENV)/bin/python -m umlip.benchmarks.lammps
 
+# DFT reference data (hours on 2 cores; needs root for apt): see python/umlip/bench/reference
+reference: $(STAMPS)/env-ref
+	apt-get install -y gpaw gpaw-data python3-phonopy
+	bash python/umlip/bench/reference/run_all.sh all
+
+# the committed benchmark report: four umlip models and CHGNet through its own calculator
+REPORT_MODELS := 7net-0 7net-l3i5 7net-mf-0:pbe
+report: $(STAMPS)/install $(STAMPS)/env-chgnet
+	for m in $(REPORT_MODELS); do $(VENV)/bin/umlip bench run --model $$m --tasks all \
+	  --out results/ || exit 1; done
+	$(VENV_CHGNET)/bin/umlip bench run --calculator chgnet.model.dynamics:CHGNetCalculator \
+	  --calculator-kwargs '{"use_device": "cpu"}' --label chgnet --tasks all --out results/
+	$(VENV)/bin/umlip bench report results/ -o docs/results/
+
 clean:
 	rm -rf build dist $(STAMPS)/wheel $(STAMPS)/install
 
 distclean: clean
-	rm -rf $(VENV) $(VENV_SEVENN) $(VENV_MACE) $(STAMPS) .cache
+	rm -rf $(VENV) $(VENV_SEVENN) $(VENV_MACE) $(VENV_CHGNET) $(VENV_REF) $(STAMPS) .cache

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import family_reference
+from familyref import family_reference
 from structures import PARITY
 
 from umlip import UMLIPCalculator

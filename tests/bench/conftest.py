@@ -12,9 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 REPO = Path(__file__).resolve().parents[2]
 DATA_DIR = REPO / "python" / "umlip" / "bench" / "data"
 
-# Morse H-H and O-H (D eV, a 1/Å, r0 Å); H-H switched off in the O-H curve calculator
-H2_MORSE = (4.7, 1.9, 0.74)
-OH_MORSE = (4.6, 2.2, 0.97)
+from benchmodels import H2_MORSE, OH_MORSE, spring_model  # noqa: E402,F401
 
 
 @pytest.fixture(scope="session")
@@ -41,11 +39,3 @@ def emt_refs(tmp_path_factory):
     write_ref(d, "h_cu111", h_cu111_payload(EMT(), 3.59))
     write_ref(d, "cu_adatom", cu_adatom_payload(EMT(), 3.59))
     return d
-
-
-def spring_model(a: float = 3.6, k: float = 1.5):
-    """fcc nearest-neighbour central springs (k eV/Å^2), equilibrium at lattice constant a."""
-    from umlip.bench.analytic import PairCalculator, harmonic_spring
-
-    rnn = a / np.sqrt(2)
-    return PairCalculator(harmonic_spring(k, rnn), cutoff=0.5 * (rnn + a))

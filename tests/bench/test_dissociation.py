@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from ase.calculators.calculator import Calculator, all_changes
 
-from conftest import H2_MORSE, OH_MORSE
+from benchmodels import H2_MORSE, OH_MORSE
 from umlip.bench.curves import energy_jumps, force_kinks, local_minima, refine_minimum
 from umlip.bench.tasks.dissociation import DissociationSettings, DissociationTask
 

@@ -8,7 +8,7 @@ from ase import units
 from ase.build import bulk
 from ase.data import atomic_masses, atomic_numbers
 
-from conftest import spring_model
+from benchmodels import spring_model
 from umlip.bench.tasks.phonons import (HSP, PhononSettings, PhononTask, count_imaginary,
                                        freqs_at, make_phonopy, supercell_forces)
 
