@@ -97,7 +97,7 @@ test: $(STAMPS)/install
 	$(VENV)/bin/python -m pytest -q tests
 
 demo: $(STAMPS)/install
-	cd examples/h2-cu111 && $(CURDIR)/$(VENV)/bin/lmp -in in.h2cu
+	cd examples/h2-cu111 && OMP_NUM_THREADS=$$(nproc) $(CURDIR)/$(VENV)/bin/lmp -in in.h2cu
 	$(VENV)/bin/python examples/h2-cu111/h2cu_ase.py
 
 bench: $(STAMPS)/install

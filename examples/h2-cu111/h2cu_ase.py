@@ -22,7 +22,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", default="7net-0")
     p.add_argument("--steps", type=int, default=100)
-    p.add_argument("--out", default="h2cu_ase.traj")
+    p.add_argument("--out", default=str(HERE / "h2cu_ase.traj"))
     args = p.parse_args()
 
     import sys
