@@ -11,6 +11,7 @@ import pytest
 import umlip.lammps
 
 BIN = Path(sys.executable).parent
+MPIRUN = str(BIN / "mpirun")
 HEADER = """units metal
 boundary p p p
 atom_style atomic
@@ -28,7 +29,7 @@ def run_lmp(tmp_path, body, ranks=1, pre="", header=True):
     inp.write_text((HEADER.format(pre=pre) if header else "") + body + "\nrun 0\n")
     cmd = [str(BIN / "lmp"), "-in", str(inp), "-log", "none"]
     if ranks > 1:
-        cmd = [str(BIN / "mpirun"), "-np", str(ranks)] + cmd
+        cmd = [MPIRUN, "-np", str(ranks)] + cmd
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=tmp_path)
     out = proc.stdout + proc.stderr
     errors = [ln for ln in out.splitlines() if ln.startswith("ERROR")]
@@ -117,3 +118,26 @@ def test_contract_1_0_refused_for_multi_rank_graph(tmp_path, mace_model):
     rc, errors, out = run_lmp(tmp_path, f"pair_style umlip {old} ghost graph\npair_coeff * * Cu H",
                               ranks=2)
     assert rc != 0 and errors and "uses model contract 1.0" in errors[0], out[-2000:]
+
+
+SLOW_RANK0 = """
+import os, sys, time
+from umlip.lammps import open_lammps
+open_lammps().close()
+if os.environ.get("PMI_RANK") == "0":
+    time.sleep(2.0)                      # rank 0 still busy after the others are done
+    open(sys.argv[1], "w").write("rank 0 finished")
+"""
+
+
+@pytest.mark.mpi
+def test_ranks_wait_for_each_other_at_exit(tmp_path):
+    """A rank leaving Python before the others must not get them killed (MPICH's hydra SIGKILLs
+    the rest when a rank exits without MPI_Finalize; open_lammps registers it at exit)."""
+    script = tmp_path / "slow_rank0.py"
+    script.write_text(SLOW_RANK0)
+    out = tmp_path / "rank0.txt"
+    proc = subprocess.run([MPIRUN, "-np", "3", sys.executable, str(script), str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert out.is_file(), "rank 0 was killed before it finished:\n" + proc.stdout[-2000:]
