@@ -1,7 +1,7 @@
 """Shared metadata / hashing / caching helpers for the DFT reference recipes.
 
 Only the standard library and numpy are used here, so this module works both
-under Debian's /usr/bin/python3 (GPAW, phonopy) and under /work/main/.venv-ref
+under Debian's /usr/bin/python3 (GPAW, phonopy) and under the repository's .venv-ref
 (PySCF).
 
 Hashing rule (also documented in README.md):
@@ -30,7 +30,8 @@ import numpy as np
 SCHEMA = "umlip-dft-reference/1"
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
 DATA_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "data"))
-SCRATCH_ROOT = os.environ.get("UMLIP_DFT_SCRATCH", "/work/dft-scratch")
+SCRATCH_ROOT = os.environ.get("UMLIP_DFT_SCRATCH",
+                              os.path.join(REPO_ROOT, ".cache", "dft-scratch"))
 
 
 def to_jsonable(obj):

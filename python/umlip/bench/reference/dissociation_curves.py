@@ -2,8 +2,8 @@
 """Bond dissociation curves (PySCF UKS-PBE / def2-TZVP) -> ../data/dissociation_curves.json
 
 Run with the dedicated venv (PySCF is not in Debian's python):
-    OMP_NUM_THREADS=1 nice -n 19 /work/main/.venv-ref/bin/python dissociation_curves.py
-Cache: $UMLIP_DFT_SCRATCH/dissociation (default /work/dft-scratch/dissociation).
+    OMP_NUM_THREADS=1 nice -n 19 .venv-ref/bin/python python/umlip/bench/reference/dissociation_curves.py
+Cache: $UMLIP_DFT_SCRATCH/dissociation (default <repo>/.cache/dft-scratch/dissociation).
 
 For every geometry several spin states / initial guesses are tried (closed-shell
 guess, broken-symmetry fragment guess, high-spin fragment guesses); the lowest
@@ -284,7 +284,7 @@ def main():
                               {"compute_wall_time_s_sum_of_cached_calculations":
                                _meta.scratch_wall_sum(SCR),
                                "run_command": "OMP_NUM_THREADS=1 nice -n 19 "
-                               "/work/main/.venv-ref/bin/python "
+                               ".venv-ref/bin/python "
                                "python/umlip/bench/reference/dissociation_curves.py"})
 
     for name, spec in MOLECULES.items():

@@ -5,7 +5,7 @@ Run (Debian python3 with GPAW 22.8, 2 MPI ranks):
     nice -n 19 mpiexec --allow-run-as-root -n 2 gpaw python h_cu111.py [stage ...]
 stages (default: all, in this order): bulk sites conv neb
 Every calculation is cached in $UMLIP_DFT_SCRATCH/h_cu111 (default
-/work/dft-scratch/h_cu111); re-running is cheap and resumes interrupted work.
+<repo>/.cache/dft-scratch/h_cu111); re-running is cheap and resumes interrupted work.
 The JSON is rewritten after every stage with whatever is available.
 """
 import os

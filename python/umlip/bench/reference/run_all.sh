@@ -1,6 +1,6 @@
 #!/bin/bash
 # Regenerate every DFT reference JSON (see README.md).  Idempotent: finished
-# calculations are cached in ${UMLIP_DFT_SCRATCH:-/work/dft-scratch}.
+# calculations are cached in ${UMLIP_DFT_SCRATCH:-<repo>/.cache/dft-scratch}.
 # Usage: bash python/umlip/bench/reference/run_all.sh [gpaw|pyscf|all]
 set -euo pipefail
 cd "$(dirname "$0")/../../../.."          # repo root
