@@ -95,15 +95,22 @@ class ASEBackend:
                         tr.stop_reason = "non-finite energy"
                         tr.n_steps_done = done
                         return tr
-            if check is not None:
-                reason = check(atoms, done)
-                if reason:
-                    if tr.steps[-1] != done:
-                        tr.record(done, atoms, observe)
-                    tr.stop_reason = reason
-                    break
+            if check is not None and _stopped(tr, check, atoms, done, observe):
+                break
         tr.n_steps_done = done
         return tr
+
+
+def _stopped(tr, check, atoms, done, observe) -> bool:
+    """Ask ``check`` whether the run must stop at step ``done``; if so, record that step
+    (unless already recorded) and the reason in ``tr``."""
+    reason = check(atoms, done)
+    if not reason:
+        return False
+    if tr.steps[-1] != done:
+        tr.record(done, atoms, observe)
+    tr.stop_reason = reason
+    return True
 
 
 class LAMMPSBackend:
@@ -200,13 +207,9 @@ class LAMMPSBackend:
                     if not np.isfinite(tr.epot[-1]):
                         tr.stop_reason = "non-finite energy"
                         break
-                if check is not None and done % check_every == 0:
-                    reason = check(atoms, done)
-                    if reason:
-                        if tr.steps[-1] != done:
-                            tr.record(done, atoms, observe)
-                        tr.stop_reason = reason
-                        break
+                if (check is not None and done % check_every == 0
+                        and _stopped(tr, check, atoms, done, observe)):
+                    break
             tr.n_steps_done = done
             return tr
         finally:
