@@ -44,7 +44,12 @@ def peak_rss_gb() -> float:
 
 
 def fmt_table(rows, headers) -> str:
-    cols = list(zip(*([headers] + [[str(c) for c in r] for r in rows])))
+    """Right-aligned text table; a short row (e.g. a failure message) is padded, a long one
+    keeps its extra cells in the last column."""
+    n = len(headers)
+    rows = [[str(c) for c in r][: n - 1] + [" ".join(str(c) for c in r[n - 1:])]
+            if len(r) >= n else [str(c) for c in r] + [""] * (n - len(r)) for r in rows]
+    cols = list(zip(*([headers] + rows)))
     widths = [max(len(c) for c in col) for col in cols]
     line = lambda r: "  ".join(str(c).rjust(w) for c, w in zip(r, widths))  # noqa: E731
     return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in rows])

@@ -1,13 +1,19 @@
 """Benchmark: pair style umlip in LAMMPS against the raw model call, and MPI ranks vs threads.
 
-    python -m umlip.benchmarks.lammps [--quick]
+    python -m umlip.benchmarks.lammps [--quick] [--part all|serial|parallel]
 
-For SevenNet-0 (float32) and a small 2-layer MACE (float64, built by mace-torch), on bulk Cu of
-~64, 512, 2048 and 8192 atoms: time per MD step in LAMMPS (NVE, 1 rank) next to the raw model
-call (TorchScript forward + backward on the identical graph, timed in the same process), the
-overhead ratio, and peak memory. Then 1 rank x 1 thread, 1 rank x 2 threads and 2 ranks x 1
-thread on the largest size that fits, with the ghost mode chosen and the ghost nodes per local
-atom. Sizes whose memory estimate exceeds the machine are skipped and say why.
+Part 1 (serial): for SevenNet-0 (float32) and a small 2-layer MACE (float64, built by
+mace-torch), on bulk Cu of ~64, 512, 2048 and 8192 atoms: time per MD step in LAMMPS (NVE,
+1 rank) next to the raw model call (TorchScript forward + backward on the identical graph,
+timed in the same process), the overhead ratio, and peak memory. Sizes whose memory estimate
+exceeds the machine are skipped and say why.
+
+Part 2 (parallel): 1 rank x 1 thread, 1 rank x 2 threads and 2 ranks x 1 thread, with the
+ghost mode `ghost auto` chose and the foreign ghost nodes per local atom of the graph mode:
+the 2-layer MACE at 8192 atoms in float32 (in float64 two ranks would need ~2 x 13 GB, more
+than this 24 GB machine) and SevenNet-0 at 512 atoms (its 5 x 5 A ghost shell makes the graph
+of each rank larger than the whole system, so auto picks replicate; the graph size it would
+have needed is printed).
 """
 from __future__ import annotations
 
@@ -22,7 +28,7 @@ from umlip.benchmarks._common import fmt_table
 
 SIZES = {64: (4, 2, 2), 512: (8, 4, 4), 2048: (8, 8, 8), 8192: (16, 16, 8)}
 # measured peak memory of the backward pass per edge (float32; float64 doubles it)
-BYTES_PER_EDGE = {"sevenn": 1.6e5, "mace": 1.2e4}
+BYTES_PER_EDGE = {"sevenn": 1.3e5, "mace": 2.2e4}
 EDGES_PER_ATOM = 43  # fcc Cu, cutoff 5 Å
 
 
@@ -65,20 +71,9 @@ def run_worker(model, dtype, dims, steps, threads=1, ranks=1, ghost="auto", raw=
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--quick", action="store_true", help="64 and 512 atoms only")
-    args = p.parse_args(argv)
-    from umlip.models import cache_dir, resolve
-
-    cache = cache_dir()
-    cache.mkdir(parents=True, exist_ok=True)
-    models = [("SevenNet-0", "sevenn", str(resolve("7net-0")), "float32"),
-              ("MACE 2-layer", "mace", small_mace(cache), "float64")]
-    sizes = [64, 512] if args.quick else list(SIZES)
-    budget = 0.8 * mem_total_gb()
-
-    rows, fits, serial = [], {}, {}
+def serial_part(models, sizes, budget):
+    """Table 1: LAMMPS step vs raw model call, 1 rank x 1 thread."""
+    rows = []
     for label, fam, model, dtype in models:
         for n in sizes:
             need = n * EDGES_PER_ATOM * BYTES_PER_EDGE[fam] * (2 if dtype == "float64" else 1)
@@ -90,44 +85,78 @@ def main(argv=None) -> int:
             if "error" in r:
                 rows.append([label, n, "-", "-", "-", "-", f"failed: {r['error']}"])
                 continue
-            fits.setdefault(label, []).append(n)
-            serial[(label, n)] = r
             over = (r["step_ms"] - r["raw_ms"]) / r["raw_ms"]
             rows.append([label, r["atoms"], r["edges"], f"{r['step_ms']:.1f}",
                          f"{r['raw_ms']:.1f}", f"{100 * over:+.1f}%", f"{r['peak_rss_gb']:.2f}"])
             print(f"{label} {r['atoms']} atoms: step {r['step_ms']:.1f} ms, raw model "
                   f"{r['raw_ms']:.1f} ms", flush=True)
+    return rows
 
-    par_rows = []
-    for label, fam, model, dtype in models:
-        if label not in fits:
-            continue
-        # SevenNet-0 replicates on 2 ranks at these sizes (2x memory): stay at 512 atoms
-        n = max(x for x in fits[label] if fam == "mace" or x <= 512)
+
+def ghost_column(t21: dict, natoms: int) -> str:
+    """Foreign ghost nodes per local atom: measured in graph mode; in replicate mode what the
+    largest rank's pruned graph would have held (the log's 'largest graph N nodes')."""
+    if t21.get("ghost_nodes_per_local") is not None:
+        return f"{t21['ghost_nodes_per_local']:.2f}"
+    if t21.get("largest_graph_nodes"):
+        local = natoms / 2
+        return f"graph would be {(t21['largest_graph_nodes'] - local) / local:.1f}"
+    return "?"
+
+
+def parallel_part(runs):
+    """Table 2: 1x1, 1x2 and 2x1 on one size per model."""
+    rows = []
+    for label, model, dtype, n in runs:
         steps = 6 if n <= 512 else 3
-        t11 = serial[(label, n)]    # the 1 rank x 1 thread run of the first table
+        t11 = run_worker(model, dtype, SIZES[n], steps, threads=1)
         t12 = run_worker(model, dtype, SIZES[n], steps, threads=2)
         t21 = run_worker(model, dtype, SIZES[n], steps, threads=1, ranks=2)
+        times = [f"{t['step_ms']:.0f}" if "error" not in t else "failed" for t in (t11, t12, t21)]
         if any("error" in t for t in (t11, t12, t21)):
-            par_rows.append([label, n, "failed", str([t.get("error") for t in (t11, t12, t21)])])
+            rows.append([f"{label} {dtype}", n, *times, "-", "-",
+                         str([t.get("error") for t in (t11, t12, t21)])])
             continue
         eff = t11["step_ms"] / (2 * t21["step_ms"])
-        ghosts = t21.get("ghost_nodes_per_local")
-        par_rows.append([label, t11["atoms"], f"{t11['step_ms']:.0f}", f"{t12['step_ms']:.0f}",
-                         f"{t21['step_ms']:.0f}", f"{100 * eff:.0f}%", t21.get("mode", "?"),
-                         f"{ghosts:.2f}" if ghosts is not None else
-                         f"(graph would be {t21.get('largest_graph_nodes', '?')} nodes)"])
+        rows.append([f"{label} {dtype}", t11["atoms"], *times,
+                     f"{t11['step_ms'] / t12['step_ms']:.2f}x", f"{100 * eff:.0f}%",
+                     t21.get("mode", "?"), ghost_column(t21, t11["atoms"]),
+                     f"{max(t11['peak_rss_gb'], t21['peak_rss_gb']):.1f}"])
         print(f"{label} ranks/threads at {t11['atoms']} atoms done", flush=True)
+    return rows
 
-    print()
-    print("pair style umlip (LAMMPS, 1 rank, 1 thread) vs the raw model call on the same graph")
-    print(fmt_table(rows, ["model", "atoms", "edges", "LAMMPS ms/step", "raw model ms",
-                           "overhead", "peak RSS GB"]))
-    print()
-    print("ms per MD step: 1 rank x 1 thread | 1 rank x 2 threads | 2 ranks x 1 thread "
-          "(efficiency = T(1x1) / (2 T(2x1)))")
-    print(fmt_table(par_rows, ["model", "atoms", "1x1", "1x2", "2x1", "2-rank eff.", "mode",
-                               "ghost nodes/local atom"]))
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="64 and 512 atoms only")
+    p.add_argument("--part", choices=("all", "serial", "parallel"), default="all")
+    args = p.parse_args(argv)
+    from umlip.models import cache_dir, resolve
+
+    cache = cache_dir()
+    cache.mkdir(parents=True, exist_ok=True)
+    sevenn, mace = str(resolve("7net-0")), small_mace(cache)
+    models = [("SevenNet-0", "sevenn", sevenn, "float32"),
+              ("MACE 2-layer", "mace", mace, "float64")]
+    sizes = [64, 512] if args.quick else list(SIZES)
+    budget = 0.8 * mem_total_gb()
+
+    rows = serial_part(models, sizes, budget) if args.part != "parallel" else None
+    par_rows = None
+    if args.part != "serial":
+        par_rows = parallel_part([("SevenNet-0", sevenn, "float32", 512),
+                                  ("MACE 2-layer", mace, "float32", 512 if args.quick else 8192)])
+    if rows is not None:
+        print()
+        print("pair style umlip (LAMMPS, 1 rank, 1 thread) vs the raw model call on the same graph")
+        print(fmt_table(rows, ["model", "atoms", "edges", "LAMMPS ms/step", "raw model ms",
+                               "overhead", "peak RSS GB"]))
+    if par_rows is not None:
+        print()
+        print("ms per MD step, ranks x threads (2-rank efficiency = T(1x1) / (2 T(2x1)); "
+              "foreign ghost nodes per local atom of the 2-rank graph)")
+        print(fmt_table(par_rows, ["model", "atoms", "1x1", "1x2", "2x1", "2-thread speed-up",
+                                   "2-rank eff.", "mode", "ghosts/local", "peak RSS GB"]))
     return 0
 
 
