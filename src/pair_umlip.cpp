@@ -10,7 +10,7 @@
      messages; only local energies are summed; their forces are reverse-communicated by LAMMPS
      (newton on). L message-passing layers need foreign ghosts up to L x cutoff (+ skin) away;
      the communication cutoff is set accordingly, and ghosts outside the receptive field of the
-     local atoms are pruned (exact).
+     local atoms, and edges that feed no needed feature, are pruned (exact).
    - replicate: every rank gathers all atoms (MPI_Allgatherv) and evaluates the whole periodic
      system exactly as the ASE calculator does, keeping the energies, forces and virials of its
      own atoms. Exact, with the memory of a serial run, but no parallel speed-up: the right

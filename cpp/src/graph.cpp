@@ -31,20 +31,15 @@ std::vector<int64_t> prune_receptive_field(int64_t n_nodes, int64_t n_local, int
 {
   if (num_layers < 1) throw std::invalid_argument("num_layers must be >= 1");
   const int64_t E = static_cast<int64_t>(edges.size());
-  // undirected adjacency: the LAMMPS graph folds periodic self-images, so an edge (c, b) may
-  // have its physical reverse on another image of c; hops must follow edges both ways
-  std::vector<int64_t> start(n_nodes + 1, 0), adj(2 * E);
-  for (int64_t e = 0; e < E; ++e) {
-    ++start[edges.i[e] + 1];
-    ++start[edges.j[e] + 1];
-  }
+  // senders of each receiver (CSR): messages reach a local node backwards along these. The
+  // LAMMPS graph folds periodic self-images, so the physical reverse of an edge may sit on
+  // another image; only the direction the model's messages flow counts.
+  std::vector<int64_t> start(n_nodes + 1, 0), senders(E);
+  for (int64_t e = 0; e < E; ++e) ++start[edges.i[e] + 1];
   for (int64_t a = 0; a < n_nodes; ++a) start[a + 1] += start[a];
   {
     std::vector<int64_t> fill(start.begin(), start.end() - 1);
-    for (int64_t e = 0; e < E; ++e) {
-      adj[fill[edges.i[e]]++] = edges.j[e];
-      adj[fill[edges.j[e]]++] = edges.i[e];
-    }
+    for (int64_t e = 0; e < E; ++e) senders[fill[edges.i[e]]++] = edges.j[e];
   }
   const int64_t far = num_layers + 1;
   std::vector<int64_t> hop(n_nodes, far), frontier, next;
@@ -56,7 +51,7 @@ std::vector<int64_t> prune_receptive_field(int64_t n_nodes, int64_t n_local, int
     next.clear();
     for (int64_t a : frontier)
       for (int64_t q = start[a]; q < start[a + 1]; ++q) {
-        const int64_t b = adj[q];
+        const int64_t b = senders[q];
         if (hop[b] == far) {
           hop[b] = h;
           next.push_back(b);
@@ -72,10 +67,9 @@ std::vector<int64_t> prune_receptive_field(int64_t n_nodes, int64_t n_local, int
     }
   size_t w = 0;
   for (int64_t e = 0; e < E; ++e) {
-    const int64_t a = edges.i[e], b = edges.j[e];
-    if (hop[a] >= num_layers && hop[b] >= num_layers) continue;
-    edges.i[w] = new_index[a];
-    edges.j[w] = new_index[b];
+    if (hop[edges.i[e]] >= num_layers) continue;    // its messages feed no needed feature
+    edges.i[w] = new_index[edges.i[e]];
+    edges.j[w] = new_index[edges.j[e]];
     for (int m = 0; m < 3; ++m) edges.vec[3 * w + m] = edges.vec[3 * e + m];
     ++w;
   }

@@ -31,10 +31,12 @@ void select_edges(const NeighborList &candidates, const double *x, double cutoff
                   const int64_t *node_of, EdgeSet &out);
 
 // Remove what cannot influence the energies of nodes 0..n_local-1 through num_layers message
-// passing steps: nodes more than num_layers hops (along edges in either direction) from every
-// local node, and edges whose both ends are num_layers or more hops away. Exact for any model
-// whose local energies depend on the graph only through num_layers rounds of messages along
-// edges, whichever direction its messages flow.
+// passing steps, with the model contract's message direction (1.1+: edge (i, j) means i
+// receives from j). With d(a) the number of message hops from node a to the nearest local
+// node, the energy of a local node needs the features of a up to layer num_layers - d(a):
+// nodes with d > num_layers are removed, and so are the edges into nodes with
+// d >= num_layers (no feature of theirs that is needed uses a message). Exact for any model
+// whose local energies depend on the graph only through num_layers rounds of messages.
 // Renumbers `edges` in place and returns the kept nodes' old indices (locals first, in order).
 std::vector<int64_t> prune_receptive_field(int64_t n_nodes, int64_t n_local, int num_layers,
                                            EdgeSet &edges);
