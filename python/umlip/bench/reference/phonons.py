@@ -150,6 +150,7 @@ def run(name, unit_atoms, scmat, primmat, kpts, width, a0, a0_source):
 
 def main():
     import h_cu111  # same cache / settings for the Cu lattice constant
+    h_cu111.seed_cache_from_committed()
     b = h_cu111.stage_bulk()
     payload = {"xc": "PBE", "note": "Frequencies in THz; forces eV/A; positions reduced.",
                "random_seeds": "none (deterministic displacements)"}
