@@ -117,24 +117,13 @@ def cached(scr, key, atoms, settings, relax=False, fmax=0.05, steps=300, log=Non
 
 
 def seed(scr, key, res, settings, source):
-    """Put a result taken from a committed reference file into the cache, so that a fresh
-    machine resumes where the committed data stopped instead of recomputing it. Only when
-    the cache has no entry yet and the stored settings equal the recipe's (else the result
-    is recomputed). Seeded keys are listed in `<scr>/seeded.json` (the recipes copy it into
-    their metadata). Returns True when seeded."""
-    path = os.path.join(scr, key + ".json")
-    if os.path.exists(path) or res is None:
+    """_meta.seed for a GPAW result, only when its recorded settings equal the recipe's
+    (else it is recomputed). MPI-safe."""
+    if res is None or res.get("settings", settings) != settings:
         return False
-    if res.get("settings", settings) != settings:
-        return False
-    if world.rank == 0:
-        _meta.save_json(path, dict(res, settings=settings))
-        log = os.path.join(scr, "seeded.json")
-        seeded = _meta.load_json(log, {})
-        seeded[key] = source
-        _meta.save_json(log, seeded)
+    done = _meta.seed(scr, key, dict(res, settings=settings), source) if world.rank == 0 else False
     barrier()
-    return True
+    return done
 
 
 def atoms_from(res):

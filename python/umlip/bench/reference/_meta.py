@@ -207,6 +207,43 @@ def save_json(path, obj):
     os.replace(tmp, path)
 
 
+def seed(scr, key, res, source) -> bool:
+    """Cache `res` as `<scr>/<key>.json` unless that entry exists: a result taken from a
+    committed reference file, so that a fresh machine resumes where the committed data
+    stopped instead of recomputing it (the caller checks the settings match). The key and
+    `source` are recorded in `<scr>/seeded.json`, which the recipes copy into their metadata.
+    Not MPI-aware: call it on one rank. Returns True when seeded."""
+    path = os.path.join(scr, key + ".json")
+    if res is None or os.path.exists(path):
+        return False
+    save_json(path, res)
+    log = os.path.join(scr, "seeded.json")
+    seeded = load_json(log, {})
+    seeded[key] = source
+    save_json(log, seeded)
+    return True
+
+
+def seeded(scr) -> dict:
+    """The keys of `scr` that were seeded from committed data, with their source."""
+    return load_json(os.path.join(scr, "seeded.json"), {})
+
+
+def committed_payload(task):
+    """(payload, source description) of the committed DATA_DIR/<task>.json when its hash
+    verifies, else (None, reason); UMLIP_DFT_NO_SEED=1 gives (None, ...) too."""
+    path = os.path.join(DATA_DIR, task + ".json")
+    if os.environ.get("UMLIP_DFT_NO_SEED"):
+        return None, "UMLIP_DFT_NO_SEED set"
+    doc = load_json(path)
+    if doc is None:
+        return None, "no committed file"
+    if payload_sha256(doc["payload"]) != doc["sha256"]:
+        return None, f"payload hash of {path} does not match"
+    return doc["payload"], (f"data/{task}.json sha256 {doc['sha256'][:16]} "
+                            f"({doc['metadata'].get('date_utc')})")
+
+
 def scratch_wall_sum(*dirs) -> float:
     """Sum of the 'wall_time_s' recorded in every cached result JSON of the given
     scratch directories (the compute time actually spent, whatever run did it)."""

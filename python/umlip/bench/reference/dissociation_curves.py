@@ -9,6 +9,7 @@ For every geometry several spin states / initial guesses are tried (closed-shell
 guess, broken-symmetry fragment guess, high-spin fragment guesses); the lowest
 converged energy is kept and all candidates are recorded.
 """
+import json
 import os
 import sys
 import time
@@ -250,26 +251,50 @@ def eq_polyatomic(name, spec, pos0):
     return res
 
 
+METHOD = {"code": "PySCF", "pyscf_version": pyscf.__version__,
+          "scf": "UKS (unrestricted Kohn-Sham)", "xc": XC, "basis": BASIS,
+          "basis_note": "def2-TZVP, all-electron for every element used (H,C,N,O,Cu)",
+          "grids_level": GRID_LEVEL, "conv_tol_Ha": CONV_TOL,
+          "conv_tol_grad": CONV_TOL_GRAD, "max_cycle": MAX_CYCLE,
+          "fallback": f"second-order (newton) SCF ({NEWTON_CYCLE} cycles) if DIIS "
+                      f"({MAX_CYCLE} cycles) does not converge",
+          "boundary": "isolated molecule (no periodic box)",
+          "forces": "analytic UKS nuclear gradients",
+          "units": "energies eV, lengths Angstrom, forces eV/Angstrom",
+          "hartree_eV": HARTREE, "bohr_A": BOHR,
+          "spin_search": ("at every geometry: closed-shell (minao) guess with 2S=0, "
+                          "broken-symmetry guess from spin-flipped fragment densities "
+                          "(2S=|S_A-S_B|), high-spin guess from aligned fragment "
+                          "densities, and minao guesses for intermediate 2S; the lowest "
+                          "converged energy is stored, all candidates are listed; for "
+                          f"r/r_eq <= {NEAR_EQ} only the closed-shell guess and the "
+                          "ground-state spin are tried (cost)")}
+
+
+def seed_cache_from_committed():
+    """A fresh machine has an empty cache: take the atoms, equilibrium geometries and curve
+    points that the committed ../data/dissociation_curves.json already holds as cached results
+    (only when its hash verifies and its method block equals METHOD, PySCF version included),
+    so that a run resumes with the curves still missing. Seeded keys go into the metadata
+    (`seeded_cache`); UMLIP_DFT_NO_SEED=1 recomputes everything."""
+    p, src = _meta.committed_payload(TASK)
+    if p is None or p.get("method") != json.loads(json.dumps(METHOD)):
+        print("not seeding the cache:", src if p is None else "method settings differ")
+        return
+    for sym, r in p["atoms"].items():
+        _meta.seed(SCR, f"atom_{sym}", r, src)
+    for name, c in p["curves"].items():
+        _meta.seed(SCR, f"{name}_eq", c["equilibrium"], src)
+        for pt in c["points"]:
+            rec = {k: pt[k] for k in ("positions", "energy", "forces", "two_S",
+                                      "winning_guess", "S2", "candidates", "wall_time_s")}
+            _meta.seed(SCR, f"{name}_f{pt['fraction']:.2f}", rec, src)
+
+
 def main():
+    seed_cache_from_committed()
     payload = {
-        "method": {"code": "PySCF", "pyscf_version": pyscf.__version__,
-                   "scf": "UKS (unrestricted Kohn-Sham)", "xc": XC, "basis": BASIS,
-                   "basis_note": "def2-TZVP, all-electron for every element used (H,C,N,O,Cu)",
-                   "grids_level": GRID_LEVEL, "conv_tol_Ha": CONV_TOL,
-                   "conv_tol_grad": CONV_TOL_GRAD, "max_cycle": MAX_CYCLE,
-                   "fallback": f"second-order (newton) SCF ({NEWTON_CYCLE} cycles) if DIIS "
-                               f"({MAX_CYCLE} cycles) does not converge",
-                   "boundary": "isolated molecule (no periodic box)",
-                   "forces": "analytic UKS nuclear gradients",
-                   "units": "energies eV, lengths Angstrom, forces eV/Angstrom",
-                   "hartree_eV": HARTREE, "bohr_A": BOHR,
-                   "spin_search": ("at every geometry: closed-shell (minao) guess with 2S=0, "
-                                   "broken-symmetry guess from spin-flipped fragment densities "
-                                   "(2S=|S_A-S_B|), high-spin guess from aligned fragment "
-                                   "densities, and minao guesses for intermediate 2S; the lowest "
-                                   "converged energy is stored, all candidates are listed; for "
-                                   f"r/r_eq <= {NEAR_EQ} only the closed-shell guess and the "
-                                   "ground-state spin are tried (cost)")},
+        "method": METHOD,
         "force_along_bond_definition": ("F_bond = -dE/dr = forces[j] . u, u = unit vector "
                                         "from fixed atom i to moving atom j (positive = "
                                         "repulsive)"),
@@ -285,7 +310,8 @@ def main():
                                _meta.scratch_wall_sum(SCR),
                                "run_command": "OMP_NUM_THREADS=1 nice -n 19 "
                                ".venv-ref/bin/python "
-                               "python/umlip/bench/reference/dissociation_curves.py"})
+                               "python/umlip/bench/reference/dissociation_curves.py",
+                               "seeded_cache": _meta.seeded(SCR)})
 
     for name, spec in MOLECULES.items():
         t0 = time.time()

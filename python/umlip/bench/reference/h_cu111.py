@@ -63,15 +63,10 @@ def seed_cache_from_committed():
     so that later stages resume from them instead of recomputing hours of DFT. The file's
     payload hash must verify; the seeded keys are recorded in the metadata (`seeded_cache`).
     UMLIP_DFT_NO_SEED=1 recomputes everything from scratch."""
-    path = os.path.join(_meta.DATA_DIR, TASK + ".json")
-    if os.environ.get("UMLIP_DFT_NO_SEED") or not os.path.exists(path):
+    p, src = _meta.committed_payload(TASK)
+    if p is None:
+        parprint("not seeding the DFT cache:", src)
         return
-    doc = _meta.load_json(path)
-    if _meta.payload_sha256(doc["payload"]) != doc["sha256"]:
-        parprint("not seeding the cache: the payload hash of", path, "does not match")
-        return
-    p = doc["payload"]
-    src = f"data/{TASK}.json sha256 {doc['sha256'][:16]} ({doc['metadata'].get('date_utc')})"
 
     def eos_points(block, settings, tag):
         for pt in block["points"]:
@@ -97,10 +92,6 @@ def seed_cache_from_committed():
     for name, r in slab.get("dissociated_candidates", {}).items():
         G.seed(SCR, "2H_" + name.replace("+", "_"), r, S_SLAB, src)
     G.seed(SCR, "H2_far", slab.get("H2_far"), S_SLAB, src)
-
-
-def seeded_cache():
-    return _meta.load_json(os.path.join(SCR, "seeded.json"), {})
 
 
 # ----------------------------------------------------------------- bulk
@@ -331,7 +322,7 @@ def main(stages):
                                    "run_command": "nice -n 19 mpiexec --allow-run-as-root -n 2 "
                                                   "gpaw python python/umlip/bench/reference/h_cu111.py",
                                    "mpi_ranks": world.size,
-                                   "seeded_cache": seeded_cache()})
+                                   "seeded_cache": _meta.seeded(SCR)})
         barrier()
 
     write()
