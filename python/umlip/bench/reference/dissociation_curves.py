@@ -2,7 +2,9 @@
 """Bond dissociation curves (PySCF UKS-PBE / def2-TZVP) -> ../data/dissociation_curves.json
 
 Run with the dedicated venv (PySCF is not in Debian's python):
-    OMP_NUM_THREADS=1 nice -n 19 .venv-ref/bin/python python/umlip/bench/reference/dissociation_curves.py
+    OMP_NUM_THREADS=1 nice -n 19 .venv-ref/bin/python python/umlip/bench/reference/dissociation_curves.py [NAME ...]
+NAMEs (default: all) limit the new calculations to those curves, e.g. `CO H2O_OH CH4_CH`; the
+others are written from whatever the cache holds.
 Cache: $UMLIP_DFT_SCRATCH/dissociation (default <repo>/.cache/dft-scratch/dissociation).
 
 For every geometry several spin states / initial guesses are tried (closed-shell
@@ -155,11 +157,11 @@ def energy_grad(symbols, pos, spin, dm0=None):
     return mf, e, g
 
 
-def point(name, spec, pos, tag, frac=None):
+def point(name, spec, pos, tag, frac=None, cache_only=CACHE_ONLY):
     """All spin candidates at one geometry (cached)."""
     path = os.path.join(SCR, f"{name}_{tag}.json")
     res = _meta.load_json(path)
-    if res is not None or CACHE_ONLY:
+    if res is not None or cache_only:
         return res
     t0 = time.time()
     cands, fs = candidates(name, spec, frac)
@@ -207,10 +209,10 @@ def atom_energy(sym):
 
 
 # ------------------------------------------------------------ equilibrium geometries
-def eq_diatomic(name, spec):
+def eq_diatomic(name, spec, cache_only=CACHE_ONLY):
     path = os.path.join(SCR, f"{name}_eq.json")
     res = _meta.load_json(path)
-    if res is not None or CACHE_ONLY:
+    if res is not None or cache_only:
         return res
     sym, s2 = spec["symbols"], spec["spin_eq"]
     cache = {}
@@ -228,10 +230,10 @@ def eq_diatomic(name, spec):
     return res
 
 
-def eq_polyatomic(name, spec, pos0):
+def eq_polyatomic(name, spec, pos0, cache_only=CACHE_ONLY):
     path = os.path.join(SCR, f"{name}_eq.json")
     res = _meta.load_json(path)
-    if res is not None or CACHE_ONLY:
+    if res is not None or cache_only:
         return res
     sym = spec["symbols"]
     state = {"dm": None}
@@ -291,7 +293,9 @@ def seed_cache_from_committed():
             _meta.seed(SCR, f"{name}_f{pt['fraction']:.2f}", rec, src)
 
 
-def main():
+def main(only=()):
+    """Compute the curves in `only` (all when empty); the others are assembled from the cache
+    when it has them (no new calculations for them)."""
     seed_cache_from_committed()
     payload = {
         "method": METHOD,
@@ -314,10 +318,12 @@ def main():
                                "seeded_cache": _meta.seeded(SCR)})
 
     for name, spec in MOLECULES.items():
+        # a curve not asked for is assembled from whatever the cache has, nothing computed
+        cache_only = CACHE_ONLY or bool(only and name not in only)
         t0 = time.time()
         sym = spec["symbols"]
         if len(sym) == 2:
-            eq = eq_diatomic(name, spec)
+            eq = eq_diatomic(name, spec, cache_only)
             if eq is None:
                 payload.setdefault("not_computed", []).append(name)
                 continue
@@ -327,7 +333,7 @@ def main():
             th = np.radians(104.5) / 2
             p0 = [[0, 0, 0], [0.97 * np.sin(th), 0, 0.97 * np.cos(th)],
                   [-0.97 * np.sin(th), 0, 0.97 * np.cos(th)]]
-            eq = eq_polyatomic(name, spec, p0)
+            eq = eq_polyatomic(name, spec, p0, cache_only)
             if eq is None:
                 payload.setdefault("not_computed", []).append(name)
                 continue
@@ -336,7 +342,7 @@ def main():
         else:
             d = 1.09 / np.sqrt(3)
             p0 = [[0, 0, 0], [d, d, d], [-d, -d, d], [-d, d, -d], [d, -d, -d]]
-            eq = eq_polyatomic(name, spec, p0)
+            eq = eq_polyatomic(name, spec, p0, cache_only)
             if eq is None:
                 payload.setdefault("not_computed", []).append(name)
                 continue
@@ -349,7 +355,7 @@ def main():
         for f in FRACTIONS:
             pos = pos_eq.copy()
             pos[j] = pos_eq[i] + u * req * f
-            r = point(name, spec, pos, f"f{f:.2f}", f)
+            r = point(name, spec, pos, f"f{f:.2f}", f, cache_only)
             if r is None:
                 continue
             fb = float(np.dot(r["forces"][j], u))
@@ -408,4 +414,7 @@ def main():
 
 if __name__ == "__main__":
     lib.num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
-    main()
+    unknown = set(sys.argv[1:]) - set(MOLECULES)
+    if unknown:
+        sys.exit(f"unknown molecule(s) {sorted(unknown)}; choose from {list(MOLECULES)}")
+    main(tuple(sys.argv[1:]))
