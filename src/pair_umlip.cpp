@@ -29,6 +29,7 @@
 #include "force.h"
 #include "memory.h"
 #include "neighbor.h"
+#include "platform.h"
 #include "update.h"
 
 #include "umlip/elements.hpp"
@@ -71,6 +72,8 @@ PairUMLIP::PairUMLIP(LAMMPS *lmp) : Pair(lmp)
   n_graph_nodes = 0;
   nlocal_at_build = nghost_at_build = -1;
   candidate_cut = 0.0;
+  n_calls = 0;
+  t_compute = t_model = 0.0;
 }
 
 PairUMLIP::~PairUMLIP()
@@ -486,6 +489,7 @@ void PairUMLIP::log_graph(int64_t kept_nodes)
 
 void PairUMLIP::compute(int eflag, int vflag)
 {
+  const double t0 = platform::walltime();
   ev_init(eflag, vflag);
   if (umlip::get_num_threads() != nthreads) umlip::set_num_threads(nthreads);
   if (decide_mode) choose_mode();
@@ -493,6 +497,27 @@ void PairUMLIP::compute(int eflag, int vflag)
     compute_replicated();
   else
     compute_graph();
+  ++n_calls;
+  t_compute += platform::walltime() - t0;
+}
+
+/* ----------------------------------------------------------------------
+   end of a run (collective): where the pair style's time went, the slowest rank's view
+------------------------------------------------------------------------- */
+
+void PairUMLIP::finish()
+{
+  double mine[2] = {t_compute, t_model}, most[2] = {0.0, 0.0};
+  MPI_Allreduce(mine, most, 2, MPI_DOUBLE, MPI_MAX, world);
+  if (comm->me == 0 && n_calls > 0)
+    utils::logmesg(lmp,
+                   "umlip: {} force calls: {:.6g} s in pair umlip, of which {:.6g} s in the "
+                   "model call (forward + backward) and {:.6g} s ({:.2f}%) in graph building, "
+                   "tallies and communication (slowest rank)\n",
+                   n_calls, most[0], most[1], most[0] - most[1],
+                   most[1] > 0 ? 100.0 * (most[0] - most[1]) / most[1] : 0.0);
+  n_calls = 0;
+  t_compute = t_model = 0.0;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -532,6 +557,7 @@ void PairUMLIP::compute_graph()
   umlip::Evaluation ev;
   try {
     ev = model->evaluate(g, vflag_atom != 0);
+    t_model += ev.model_seconds;
   } catch (const std::exception &e) {
     error->one(FLERR, Error::NOLASTLINE, "Pair style umlip on step {}: {}", update->ntimestep,
                e.what());
@@ -626,6 +652,7 @@ void PairUMLIP::compute_replicated()
   umlip::Evaluation ev;
   try {
     ev = umlip::compute(*model, sys, vflag_either != 0);
+    t_model += ev.model_seconds;
   } catch (const std::exception &e) {
     error->one(FLERR, Error::NOLASTLINE, "Pair style umlip on step {}: {}", update->ntimestep,
                e.what());

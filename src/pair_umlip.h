@@ -28,6 +28,7 @@ class PairUMLIP : public Pair {
   void coeff(int, char **) override;
   void init_style() override;
   double init_one(int, int) override;
+  void finish() override;
   double memory_usage() override;
 
  protected:
@@ -60,6 +61,10 @@ class PairUMLIP : public Pair {
   std::vector<tagint> tag_at_build;  // atom IDs by index when candidates were built
   int nlocal_at_build, nghost_at_build;
   double candidate_cut;
+
+  // time since the last finish(): force calls, in compute(), in the model's TorchScript call
+  bigint n_calls;
+  double t_compute, t_model;
 
   // per-step scratch
   umlip::EdgeSet edges;

@@ -12,6 +12,7 @@
 #include <torch/csrc/jit/runtime/graph_executor.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <cmath>
 #include <filesystem>
@@ -374,9 +375,12 @@ Evaluation Model::evaluate(const GraphInput &g, bool atom_virial)
     // restores the process-wide setting for other TorchScript users in the process.
     // UMLIP_JIT_OPTIMIZE=1 keeps torch's default.
     ExecutorGuard guard;
+    const auto t0 = std::chrono::steady_clock::now();
     auto result = impl_->module.forward(inputs).toGenericDict();
     energies = result.at("energies").toTensor().detach().to(torch::kCPU, torch::kFloat64).contiguous();
     grad = result.at("edge_grad").toTensor().detach().to(torch::kCPU, torch::kFloat64).contiguous();
+    out.model_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   } catch (const std::exception &e) {
     throw std::runtime_error("model evaluation failed: " + first_line(e.what()));
   }

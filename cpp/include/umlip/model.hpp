@@ -73,6 +73,8 @@ struct Evaluation {
   std::vector<double> atom_virial;      // n_nodes x 9 [eV] when requested (half of each edge
                                         // to each end); sums to `virial`
   int64_t n_edges = 0;
+  double model_seconds = 0.0;           // wall time of the TorchScript call (forward, which
+                                        // includes the backward pass to the edge vectors)
 };
 
 class Model {

@@ -91,15 +91,20 @@ thermo 1000
     step_ms = 1000 * (time.perf_counter() - t0) / args.steps
     natoms = lmp.get_natoms()
     result = {"atoms": natoms, "step_ms": step_ms}
-    if args.raw:
-        import numpy as np
+    import numpy as np
 
-        x = np.array(lmp.gather_atoms("x", 1, 3)).reshape(natoms, 3)
-        box = lmp.extract_box()
-        cell = np.diag(np.array(box[1]) - np.array(box[0]))
+    x = np.array(lmp.gather_atoms("x", 1, 3)).reshape(natoms, 3)
+    box = lmp.extract_box()
+    cell = np.diag(np.array(box[1]) - np.array(box[0]))
+    if args.raw:
         raw_ms, edges = raw_model_ms(args.model, args.dtype, x, [29] * natoms, cell,
                                      np.array([True] * 3), max(3, args.steps), args.threads)
         result.update(raw_ms=raw_ms, edges=edges)
+    else:
+        from umlip import _core
+
+        cutoff = _core.Model(args.model, dtype=args.dtype).cutoff
+        result["edges"] = len(_core.neighbor_list(x, cell, np.array([True] * 3), cutoff)[0])
     lmp.command("log none")
     lmp.close()
     result["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
@@ -110,6 +115,14 @@ thermo 1000
         result["mode"] = mode[-1] if mode else "?"
         if ghosts:
             result["ghost_nodes_per_local"] = float(ghosts[-1])
+        calls = re.findall(r"umlip: (\d+) force calls: (\S+) s in pair umlip, of which (\S+) s "
+                           r"in the model call", text)
+        if calls:    # the timed run's own breakdown (the pair style resets it every run)
+            n, pair_s, model_s = int(calls[-1][0]), float(calls[-1][1]), float(calls[-1][2])
+            result.update(pair_ms=1000 * pair_s / n, model_in_run_ms=1000 * model_s / n)
+        graph_edges = re.findall(r"per local atom\), (\d+) edges", text)
+        if graph_edges:
+            result["graph_edges_all_ranks"] = int(graph_edges[-1])
         nodes = re.findall(r"largest graph (\d+) nodes", text)
         if nodes:
             result["largest_graph_nodes"] = int(nodes[-1])
