@@ -107,6 +107,7 @@ def cached(scr, key, atoms, settings, relax=False, fmax=0.05, steps=300, log=Non
                       "fmax_target": fmax, "optimizer_converged": bool(converged),
                       "optimizer_steps": int(opt.nsteps + nsteps_before)})
     else:
+        atoms.get_forces()   # the SCF runs here, inside the timed span (it is lazy)
         extra["relaxed"] = False
     wall = time.time() - t0 + prev
     res = _result(atoms, calc, wall, extra)
@@ -139,11 +140,14 @@ def atoms_from(res):
 
 
 def run_neb(scr, key, ini, fin, n_images, settings, fmax, e_ini, f_ini, e_fin, f_fin,
-            fixed, steps=300, k=0.1, climb=True, mid_images=None, chunk=3, on_chunk=None):
+            fixed, steps=300, k=0.1, climb=True, mid_images=None, chunk=3, on_chunk=None,
+            mid_label="given initial images", prior_steps=0):
     """Climbing-image NEB (ASE, IDPP interpolation, FIRE) with restart from the
     trajectory of a previous (interrupted) run.  Endpoints are not recomputed:
     their energies/forces come from the cached relaxations (same settings).
-    `mid_images`: optional initial geometries of the moving images (else IDPP).
+    `mid_images`: optional initial geometries of the moving images (else IDPP), described
+    in the result's `method` by `mid_label`; `prior_steps` optimizer steps already spent on
+    them (e.g. a partial path from committed data) are added to `optimizer_steps_total`.
     Every `chunk` optimizer steps `on_chunk(partial_result)` is called so that an
     unfinished NEB still leaves its current path in the output."""
     from ase.constraints import FixAtoms
@@ -176,16 +180,19 @@ def run_neb(scr, key, ini, fin, n_images, settings, fmax, e_ini, f_ini, e_fin, f
             if nblocks >= 1:
                 for i, im in enumerate(images):
                     im.positions = tr[(nblocks - 1) * n + i].positions
-                restarted, done_steps = True, nblocks
+                # a trajectory started from given images continues their step count
+                restarted, done_steps = True, nblocks + prior_steps
         except Exception:
             restarted = False
     neb = NEB(images, climb=climb, k=k, method="improvedtangent")
-    init = "restart from trajectory" if restarted else "IDPP"
+    init = (f"restart from trajectory (first started from {mid_label if mid_images else 'IDPP'})"
+            if restarted else "IDPP")
     if not restarted:
         if mid_images is not None:
             for im, m in zip(images[1:-1], mid_images):
                 im.positions = m.positions
-            init = "given initial images"
+            init = mid_label
+            done_steps = prior_steps
         else:
             neb.interpolate("idpp")
     from ase.calculators.singlepoint import SinglePointCalculator

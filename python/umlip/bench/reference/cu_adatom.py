@@ -105,7 +105,7 @@ def body(payload, timings, note_time, write, clean, info, ebulk):
 
     write()
     # bridge site between the relaxed fcc and hcp positions: adatom x,y fixed at the
-    # midpoint, z and the upper two layers relaxed
+    # midpoint, z and the unfixed (top) Cu layer relaxed
     t = time.time()
     fixed = [int(i) for i in clean["fixed_atoms"]]
     fr, hr = sites["fcc"], sites["hcp"]
@@ -125,7 +125,7 @@ def body(payload, timings, note_time, write, clean, info, ebulk):
     s.set_constraint([FixAtoms(indices=fixed), FixedLine(na, (0, 0, 1))])
     br = G.cached(SCR, "adatom_bridge_xy_fixed", s, H.S_SLAB, relax=True, fmax=H.FMAX)
     br["note"] = ("adatom x,y fixed at the midpoint of the relaxed fcc and hcp positions "
-                  "(bridge); z and upper two Cu layers relaxed")
+                  "(bridge); z and the top Cu layer relaxed (bottom two fixed)")
     br["E_minus_fcc"] = br["energy"] - fr["energy"]
     payload["adatom_bridge_constrained"] = br
     payload["bridge_minus_fcc"] = br["E_minus_fcc"]

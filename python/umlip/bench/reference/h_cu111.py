@@ -92,6 +92,26 @@ def seed_cache_from_committed():
     for name, r in slab.get("dissociated_candidates", {}).items():
         G.seed(SCR, "2H_" + name.replace("+", "_"), r, S_SLAB, src)
     G.seed(SCR, "H2_far", slab.get("H2_far"), S_SLAB, src)
+    # tight-settings calculations of the convergence check: the slab single points on the
+    # production geometries and the re-relaxed H2; only their energies are used and stored
+    # (the H2 entry gets the production geometry, marked seeded_energy_only)
+    cc = p.get("convergence_check", {})
+    te = cc.get("tight_energies")
+    if te and cc.get("settings_tight") == S_SLAB_T and slab.get("H_sites", {}).get("fcc"):
+        for key, geo, e in (("tight_slab_clean", slab["clean_slab"], te["slab"]),
+                            ("tight_H_fcc", slab["H_sites"]["fcc"], te["slab_H_fcc"])):
+            r = {k: geo[k] for k in ("numbers", "positions", "cell", "pbc", "fixed_atoms")
+                 if k in geo}
+            G.seed(SCR, key, dict(r, energy=e, seeded_energy_only=True), S_SLAB_T, src)
+    if te and cc.get("settings_tight") == S_SLAB_T and p.get("H2_molecule"):
+        r = {k: p["H2_molecule"][k] for k in ("numbers", "positions", "cell", "pbc")}
+        G.seed(SCR, "H2_box_tight", dict(r, energy=te["H2"], seeded_energy_only=True), S_MOL_T,
+               src)
+    # an unfinished NEB: its partial record (the file run_neb writes every few steps) lets a
+    # cache-only rebuild keep it, and stage_neb starts the path from its images
+    nb = p.get("neb")
+    if nb and nb.get("status", "").startswith("IN PROGRESS"):
+        G.seed(SCR, "neb_partial", nb, S_NEB, src)
 
 
 # ----------------------------------------------------------------- bulk
@@ -264,9 +284,31 @@ def stage_neb(a0, sites_reduced, mol, on_chunk=None):
     ini_r = sites_reduced["H2_far"]
     fin_r = sites_reduced["dissociated_candidates"][best]
     fixed = [int(i) for i in sites_reduced["clean_slab"]["fixed_atoms"]]
+    mid, label, prior = None, "given initial images", 0
+    # no trajectory here but a partial record (seeded from the committed file, or left by a
+    # run whose trajectory was lost): continue from its path instead of a new IDPP path.
+    # neb_start.json remembers that start, so a later restart from the new trajectory
+    # still counts the steps spent before it.
+    start_f = os.path.join(SCR, "neb_start.json")
+    part = _meta.load_json(os.path.join(SCR, "neb_partial.json"))
+    if os.path.exists(os.path.join(SCR, "neb.traj")):
+        start = _meta.load_json(start_f)
+        if start is not None and part is not None:
+            mid = [G.atoms_from(d) for d in part["images"][1:-1]]   # ignored: traj wins
+            label, prior = start["label"], start["prior_steps"]
+    elif part is not None and part.get("settings") == S_NEB \
+            and len(part["images"]) == NEB_NIMAGES:
+        mid = [G.atoms_from(d) for d in part["images"][1:-1]]
+        prior = int(part["optimizer_steps_total"])
+        label = (f"a saved partial path ({part['method'].split('initial path: ')[-1].split(';')[0]}"
+                 f", then {prior} FIRE steps, max NEB force "
+                 f"{part['max_neb_force_final']:.3f} eV/A), FIRE restarted from rest")
+        if world.rank == 0:
+            _meta.save_json(start_f, {"label": label, "prior_steps": prior})
     res = G.run_neb(SCR, "neb", G.atoms_from(ini_r), G.atoms_from(fin_r), NEB_NIMAGES,
                     S_NEB, NEB_FMAX, ini_r["energy"], ini_r["forces"], fin_r["energy"],
-                    fin_r["forces"], fixed, on_chunk=on_chunk)
+                    fin_r["forces"], fixed, on_chunk=on_chunk, mid_images=mid,
+                    mid_label=label, prior_steps=prior)
     for d in res["images"]:
         p = np.array(d["positions"])
         d["H_H_distance"] = float(np.linalg.norm(p[-1] - p[-2]))
@@ -393,10 +435,11 @@ def main(stages):
                 raise G.NotCached("pairs / far H2 incomplete -> no NEB")
             nb = stage_neb(a0, sr, mol, partial)
             payload["neb"] = nb
-            if nb.get("status"):
+            if nb.get("status"):   # a partial path (cache-only rebuild): no barrier claimed
                 payload["dissociation_barrier_status"] = nb["status"]
-            payload["dissociation_barrier"] = nb["barrier_forward"]
-            payload["dissociation_barrier_vs_gas_H2"] = nb["barrier_vs_gas_H2"]
+            else:
+                payload["dissociation_barrier"] = nb["barrier_forward"]
+                payload["dissociation_barrier_vs_gas_H2"] = nb["barrier_vs_gas_H2"]
             note_time("neb", t)
             write()
     except G.NotCached as exc:
