@@ -170,9 +170,22 @@ def atom_in_box(symbol: str, box: float = H2_BOX) -> Atoms:
     return Atoms(symbol, positions=[[box / 2] * 3], cell=[box] * 3, pbc=True)
 
 
+MOLECULE_VACUUM = 10.0   # Å on each side: beyond the cutoff of every model we compare
+
+
+def molecule(symbols, positions, vacuum: float = MOLECULE_VACUUM) -> Atoms:
+    """An isolated molecule (or atom): no periodicity, centred in a box with ``vacuum`` Å on
+    each side. The box changes nothing for a non-periodic calculation; it is there for
+    calculators that always build a periodic structure (CHGNet through pymatgen fails with
+    a singular lattice on a cell-less Atoms)."""
+    a = Atoms(symbols, positions=positions, pbc=False)
+    a.center(vacuum=vacuum)
+    return a
+
+
 def isolated_atom(symbol: str) -> Atoms:
-    """One atom, no cell, no periodicity (the model's isolated-atom energy)."""
-    return Atoms(symbol, positions=[[0.0, 0.0, 0.0]], pbc=False)
+    """One atom, no periodicity (the model's isolated-atom energy), see ``molecule``."""
+    return molecule(symbol, [[0.0, 0.0, 0.0]])
 
 
 def nearest_image(pos: np.ndarray, target: np.ndarray, cell: np.ndarray) -> np.ndarray:

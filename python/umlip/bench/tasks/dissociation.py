@@ -38,7 +38,7 @@ from ase import Atoms
 from umlip.bench.curves import (confirm_discontinuity, energy_jumps, fd_force, force_kinks,
                                 local_minima, refine_minimum)
 from umlip.bench.stats import error_stats
-from umlip.bench.structures import isolated_atom
+from umlip.bench.structures import isolated_atom, molecule
 from umlip.bench.task import Metric, Task, TaskResult
 
 MOLECULES = ("H2", "O2", "N2", "CO", "Cu2", "H2O_OH", "CH4_CH")
@@ -169,11 +169,11 @@ class DissociationTask(Task):
         def at(r: float) -> Atoms:
             p = pos_eq.copy()
             p[j] = pos_eq[i] + u * r
-            return Atoms(sym, positions=p, pbc=False)
+            return molecule(sym, p)
 
         # model at the DFT geometries
         r_pts = np.array([p["r"] for p in pts])
-        ef = [_energy_bond_force(calc, Atoms(sym, positions=p["positions"], pbc=False), j, u)
+        ef = [_energy_bond_force(calc, molecule(sym, p["positions"]), j, u)
               for p in pts]
         e_pts = np.array([x[0] for x in ef])
         f_pts = np.array([x[1] for x in ef])
@@ -197,7 +197,7 @@ class DissociationTask(Task):
         else:
             kind = "frozen fragment + isolated moving atom"
             rest = [k for k in range(len(sym)) if k != j]
-            frag = Atoms([sym[k] for k in rest], positions=pos_eq[rest], pbc=False)
+            frag = molecule([sym[k] for k in rest], pos_eq[rest])
             lim_m = _energy(calc, frag) + atoms_model[sym[j]]
             lim_d = float(c["dissociation_limit_frozen_fragment_plus_H"])
             de_d = float(c["De_vs_frozen_fragment_plus_H"])
