@@ -433,6 +433,9 @@ def main(stages):
                 write()
             if "dissociated_state" not in sr:
                 raise G.NotCached("pairs / far H2 incomplete -> no NEB")
+            last = _meta.load_json(os.path.join(SCR, "neb_partial.json"))
+            if last is not None:
+                partial(last)   # the file keeps the last partial path while the NEB runs
             nb = stage_neb(a0, sr, mol, partial)
             payload["neb"] = nb
             if nb.get("status"):   # a partial path (cache-only rebuild): no barrier claimed
