@@ -79,3 +79,20 @@ def test_adatom_equals_reference_made_with_same_calculator(emt_refs):
     assert m["barrier_forward"] == pytest.approx(d["barrier_forward"], abs=2e-3)
     assert m["barrier_reverse"] == pytest.approx(d["barrier_reverse"], abs=2e-3)
     assert 0.01 < m["barrier_forward"] < 0.2                   # EMT: ~0.06 eV
+
+
+def test_neb_note_flags_an_unconverged_model_neb():
+    """The summary cell of a barrier says when the model NEB behind it did not converge."""
+    from umlip.bench.task import Metric
+
+    calc = DoubleWellCalculator(A=1.0, B=2.0, c=0.5)
+    xs, _ = calc.stationary_points()
+    ini = Atoms("H", positions=[[xs[0], calc.c * xs[0] ** 2, 0.0]])
+    fin = Atoms("H", positions=[[xs[2], calc.c * xs[2] ** 2, 0.0]])
+    short = neb_path(ini, fin, calc, n_images=5, fmax=1e-4, steps=2, interpolate="linear")
+    done = neb_path(ini, fin, calc, n_images=5, fmax=1e-2, steps=3000, interpolate="linear")
+    assert not short["optimizer_converged"] and done["optimizer_converged"]
+    note = Metric.neb_note(short, {"partial": True})
+    assert note.startswith("model NEB not converged (max force ")
+    assert f"{short['max_neb_force_final']:.2f} eV/Å" in note and note.endswith("DFT NEB partial")
+    assert Metric.neb_note(done, {"partial": False}) == ""

@@ -40,6 +40,18 @@ class Metric:
     reference: Optional[float] = None
     note: str = ""
 
+    @staticmethod
+    def neb_note(model: dict, dft: dict) -> str:
+        """The caveats of a barrier from a model CI-NEB result ``model`` compared with the
+        DFT NEB summary ``dft`` (keys as the tasks store them): unconverged, partial."""
+        out = []
+        if model.get("optimizer_converged") is False:
+            out.append(f"model NEB not converged (max force "
+                       f"{model.get('max_neb_force_final', float('nan')):.2f} eV/Å)")
+        if dft.get("partial"):
+            out.append("DFT NEB partial")
+        return "; ".join(out)
+
     @property
     def error(self) -> Optional[float]:
         if self.value is None or self.reference is None:

@@ -62,7 +62,7 @@ class AdatomResult(TaskResult):
         m = self.neb.get("model")
         if m:
             d = self.neb.get("dft") or {}
-            note = "DFT NEB partial" if d.get("partial") else ""
+            note = Metric.neb_note(m, d)
             out.append(Metric("adatom_hop_fwd", "Adatom hop barrier fcc->hcp (CI-NEB)", "eV",
                               m["barrier_forward"], d.get("barrier_forward"), note))
             out.append(Metric("adatom_hop_rev", "Adatom hop barrier hcp->fcc (CI-NEB)", "eV",

@@ -99,7 +99,7 @@ class H2Cu111Result(TaskResult):
             dft = n.get("dft") or {}
             out.append(Metric("h2_barrier_gas", "H2 dissociation barrier vs H2(g) (CI-NEB)",
                               "eV", n["model"].get("barrier_vs_gas"), dft.get("barrier_vs_gas"),
-                              note="DFT NEB partial" if dft.get("partial") else ""))
+                              note=Metric.neb_note(n["model"], dft)))
         if n.get("model_at_dft_images"):
             out.append(Metric("h2_barrier_dftpath", "H2 barrier vs H2(g) on the DFT path",
                               "eV", n["model_at_dft_images"].get("barrier_vs_gas"),
