@@ -141,13 +141,14 @@ def atoms_from(res):
 
 def run_neb(scr, key, ini, fin, n_images, settings, fmax, e_ini, f_ini, e_fin, f_fin,
             fixed, steps=300, k=0.1, climb=True, mid_images=None, chunk=3, on_chunk=None,
-            mid_label="given initial images", prior_steps=0):
+            mid_label=None, prior_steps=0):
     """Climbing-image NEB (ASE, IDPP interpolation, FIRE) with restart from the
     trajectory of a previous (interrupted) run.  Endpoints are not recomputed:
     their energies/forces come from the cached relaxations (same settings).
     `mid_images`: optional initial geometries of the moving images (else IDPP), described
-    in the result's `method` by `mid_label`; `prior_steps` optimizer steps already spent on
-    them (e.g. a partial path from committed data) are added to `optimizer_steps_total`.
+    in the result's `method` by `mid_label` (also when a trajectory that started from them
+    is resumed); `prior_steps` optimizer steps already spent on them (e.g. a partial path
+    from committed data) are added to `optimizer_steps_total`.
     Every `chunk` optimizer steps `on_chunk(partial_result)` is called so that an
     unfinished NEB still leaves its current path in the output."""
     from ase.constraints import FixAtoms
@@ -185,13 +186,13 @@ def run_neb(scr, key, ini, fin, n_images, settings, fmax, e_ini, f_ini, e_fin, f
         except Exception:
             restarted = False
     neb = NEB(images, climb=climb, k=k, method="improvedtangent")
-    init = (f"restart from trajectory (first started from {mid_label if mid_images else 'IDPP'})"
+    init = (f"restart from trajectory (first started from {mid_label or 'IDPP'})"
             if restarted else "IDPP")
     if not restarted:
         if mid_images is not None:
             for im, m in zip(images[1:-1], mid_images):
                 im.positions = m.positions
-            init = mid_label
+            init = mid_label or "given initial images"
             done_steps = prior_steps
         else:
             neb.interpolate("idpp")

@@ -284,7 +284,7 @@ def stage_neb(a0, sites_reduced, mol, on_chunk=None):
     ini_r = sites_reduced["H2_far"]
     fin_r = sites_reduced["dissociated_candidates"][best]
     fixed = [int(i) for i in sites_reduced["clean_slab"]["fixed_atoms"]]
-    mid, label, prior = None, "given initial images", 0
+    mid, label, prior = None, None, 0
     # no trajectory here but a partial record (seeded from the committed file, or left by a
     # run whose trajectory was lost): continue from its path instead of a new IDPP path.
     # neb_start.json remembers that start, so a later restart from the new trajectory
@@ -293,8 +293,7 @@ def stage_neb(a0, sites_reduced, mol, on_chunk=None):
     part = _meta.load_json(os.path.join(SCR, "neb_partial.json"))
     if os.path.exists(os.path.join(SCR, "neb.traj")):
         start = _meta.load_json(start_f)
-        if start is not None and part is not None:
-            mid = [G.atoms_from(d) for d in part["images"][1:-1]]   # ignored: traj wins
+        if start is not None:   # the trajectory wins; keep how it started and its steps
             label, prior = start["label"], start["prior_steps"]
     elif part is not None and part.get("settings") == S_NEB \
             and len(part["images"]) == NEB_NIMAGES:
