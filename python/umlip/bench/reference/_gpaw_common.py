@@ -85,7 +85,7 @@ def cached(scr, key, atoms, settings, relax=False, fmax=0.05, steps=300, log=Non
     atoms = atoms.copy()
     trajfile = os.path.join(scr, key + ".traj")
     nsteps_before = 0
-    if relax and os.path.exists(trajfile) and os.path.getsize(trajfile) > 0:
+    if relax and has_trajectory(trajfile):
         try:
             tr = Trajectory(trajfile)
             nsteps_before = len(tr)
@@ -139,6 +139,12 @@ def atoms_from(res):
     return a
 
 
+def has_trajectory(path):
+    """True when `path` is a trajectory with at least one frame's bytes (a file another rank
+    has just opened for appending is empty)."""
+    return os.path.exists(path) and os.path.getsize(path) > 0
+
+
 def run_neb(scr, key, ini, fin, n_images, settings, fmax, e_ini, f_ini, e_fin, f_fin,
             fixed, steps=300, k=0.1, climb=True, mid_images=None, chunk=3, on_chunk=None,
             mid_label=None, prior_steps=0):
@@ -174,7 +180,7 @@ def run_neb(scr, key, ini, fin, n_images, settings, fmax, e_ini, f_ini, e_fin, f
     for im in images:
         im.set_constraint(FixAtoms(indices=fixed))
     restarted, done_steps = False, 0
-    if os.path.exists(trajf) and os.path.getsize(trajf) > 0:
+    if has_trajectory(trajf):
         try:
             tr = Trajectory(trajf)
             nblocks = len(tr) // n
@@ -202,6 +208,9 @@ def run_neb(scr, key, ini, fin, n_images, settings, fmax, e_ini, f_ini, e_fin, f
     for i, im in enumerate(images[1:-1], start=1):
         im.calc = make_calc(settings, os.path.join(scr, f"{key}_img{i}.txt")
                             if world.rank == 0 else None)
+    # every rank has decided how to start (restart or not) before rank 0 creates the file:
+    # a rank that looked later would see it and start from a different path
+    barrier()
     traj = Trajectory(trajf, "a", neb)
     opt = FIRE(neb, trajectory=traj, logfile=os.path.join(scr, key + ".opt.log"))
 

@@ -291,7 +291,7 @@ def stage_neb(a0, sites_reduced, mol, on_chunk=None):
     # still counts the steps spent before it.
     start_f = os.path.join(SCR, "neb_start.json")
     part = _meta.load_json(os.path.join(SCR, "neb_partial.json"))
-    if os.path.exists(os.path.join(SCR, "neb.traj")):
+    if G.has_trajectory(os.path.join(SCR, "neb.traj")):
         start = _meta.load_json(start_f)
         if start is not None:   # the trajectory wins; keep how it started and its steps
             label, prior = start["label"], start["prior_steps"]
