@@ -250,3 +250,31 @@ def test_reactive_md_resumes_and_extends_without_recomputing(tmp_path):
     assert len(files) == 2 and len(files3) == 3
     assert [f.stat().st_mtime_ns for f in files3[:2]] == stamps      # reused, not rewritten
     assert a.energies[0]["n"] == 2 and b.energies[0]["n"] == 3
+
+
+def test_md_caches_depend_on_the_lattice_constant_only(tmp_path, emt_refs):
+    """DFT data added to h_cu111.json for other tasks (a converged NEB, say) keeps the MD
+    tasks' cached trajectories; a changed lattice constant does not, and the surface task,
+    which uses the whole file, sees every change."""
+    import json
+
+    from refdata import write_ref
+
+    from umlip.bench.tasks.h2_cu111 import H2Cu111Task
+    from umlip.bench.tasks.hot_md import HotMDTask
+    from umlip.bench.tasks.reactive_md import ReactiveMDTask
+
+    full = json.loads((emt_refs / "h_cu111.json").read_text())["payload"]
+    variants = {"full": full, "no_neb": {k: v for k, v in full.items() if k != "neb"},
+                "other_a0": json.loads(json.dumps(full))}
+    variants["other_a0"]["bulk_cu"]["a0_used_rounded"] += 0.01
+    fp = {}
+    for name, payload in variants.items():
+        d = tmp_path / name
+        d.mkdir()
+        write_ref(d, "h_cu111", payload)
+        fp[name] = {T.name: T(quick=True, reference_dir=d, progress=False).fingerprint(
+            pieces=True) for T in (ReactiveMDTask, HotMDTask, H2Cu111Task)}
+    for task in ("reactive_md", "hot_md"):
+        assert fp["full"][task] == fp["no_neb"][task] != fp["other_a0"][task]
+    assert len({fp[v]["h2_cu111"] for v in fp}) == 3

@@ -93,6 +93,10 @@ class HotMDTask(Task):
     Result = HotMDResult
     reference_names = ("h_cu111",)
 
+    def reference_inputs(self):
+        # the trajectories depend on the DFT lattice constant only
+        return {"h_cu111": dft_lattice_constant(self.refs["h_cu111"])}
+
     def _run(self, calc) -> HotMDResult:
         s = self.settings
         res = HotMDResult(backend=self.backend)

@@ -121,6 +121,10 @@ class ReactiveMDTask(Task):
     reference_names = ("h_cu111",)
     piece_independent = ("energies_eV", "n_trajectories", "n_boot", "ci_level", "keep_series")
 
+    def reference_inputs(self):
+        # the trajectories depend on the DFT lattice constant only
+        return {"h_cu111": dft_lattice_constant(self.refs["h_cu111"])}
+
     def _run(self, calc) -> ReactiveMDResult:
         s, c = self.settings, self.cache
         res = ReactiveMDResult(backend=self.backend)
