@@ -243,10 +243,10 @@ def test_reactive_md_resumes_and_extends_without_recomputing(tmp_path):
         return t.run(calc)
 
     a = run(2)
-    files = sorted((tmp_path / "cache").rglob("traj*.json"))
+    files = sorted((tmp_path / "cache").rglob("traj???.json"))
     stamps = [f.stat().st_mtime_ns for f in files]
     b = run(3)
-    files3 = sorted((tmp_path / "cache").rglob("traj*.json"))
+    files3 = sorted((tmp_path / "cache").rglob("traj???.json"))
     assert len(files) == 2 and len(files3) == 3
     assert [f.stat().st_mtime_ns for f in files3[:2]] == stamps      # reused, not rewritten
     assert a.energies[0]["n"] == 2 and b.energies[0]["n"] == 3
@@ -278,3 +278,32 @@ def test_md_caches_depend_on_the_lattice_constant_only(tmp_path, emt_refs):
     for task in ("reactive_md", "hot_md"):
         assert fp["full"][task] == fp["no_neb"][task] != fp["other_a0"][task]
     assert len({fp[v]["h2_cu111"] for v in fp}) == 3
+
+
+@pytest.mark.parametrize("step_eV, lo, hi", [(0.0, 3.5, 4.5), (0.05, 0.8, 1.25)])
+def test_half_timestep_check_tells_integrator_error_from_a_rough_potential(tmp_path, step_eV,
+                                                                           lo, hi):
+    """Velocity Verlet on a smooth potential: max |dE| shrinks 4x when dt halves. With an
+    energy step of 0.05 eV in the Cu-H term (a potential that is not smooth) the drift is the
+    step itself at any dt: ratio about 1."""
+    from umlip.bench.tasks.reactive_md import ReactiveMDSettings, ReactiveMDTask
+
+    wall = _repulsive(50.0, 0.3)
+
+    def cu_h(r):
+        v, dv = wall(r)
+        return v + step_eV * (r < 2.0), dv
+
+    pairs = {(1, 1): _morse_fn(4.7, 1.9, 0.74), (1, 29): cu_h, (29, 29): CU_CU}
+    calc = PairCalculator(_pair(pairs), cutoff=6.0, r_on=5.0)
+    s = ReactiveMDSettings.quick()
+    s.energies_eV, s.n_trajectories, s.drift_check = (0.5,), 2, 2
+    res = ReactiveMDTask(settings=s, reference_dir=tmp_path, progress=False).run(calc)
+    assert not res.errors
+    row = res.energies[0]
+    assert row["n_reflected"] == 2 and len(row["drift_check"]) == 2
+    for c in row["drift_check"]:
+        assert c["outcome_half_dt"] == c["outcome"] == "reflected"
+        assert lo < c["ratio"] < hi, row["drift_check"]
+    m = {x.key: x for x in res.summary()}
+    assert m["md_drift_dt_ratio"].value == min(c["ratio"] for c in row["drift_check"])

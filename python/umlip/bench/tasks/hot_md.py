@@ -43,7 +43,7 @@ class HotMDSettings:
 
     temperatures_K: Tuple[float, ...] = (300, 600, 900, 1200, 1500, 2000, 2500, 3000)
     systems: Tuple[str, ...] = SYSTEMS
-    bulk_size: int = 3
+    bulk_size: int = 2
     slab_size: Tuple[int, int, int] = (3, 3, 3)
     timestep_fs: Dict[str, float] = field(default_factory=lambda: {"bulk_cu": 1.0,
                                                                     "h2_cu111": 0.25})

@@ -17,14 +17,17 @@ Reported per energy: P(dissociation) with a percentile-bootstrap confidence inte
 (``ci_level``), reflection / trapping fractions, and the NVE total-energy conservation
 max |E_tot(t) - E_tot(0)| over each trajectory and over its bond-breaking window
 (records with ``window[0] * r_eq < r(H-H) < dissociation_distance``). Every number carries
-the MD backend that produced it.
+the MD backend that produced it. ``drift_check`` trajectories per energy are run again at
+half the timestep: velocity Verlet on a smooth potential loses energy as dt², so the ratio of
+the two max |ΔE_tot| is about 4; a ratio near 1 means the drift comes from the potential
+(a discontinuity in energy or force), not from the integrator.
 
 Units: eV, Å, fs, K.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from ase import Atoms, units
@@ -43,15 +46,21 @@ class ReactiveMDSettings:
     layers); vacuum [Å]; start_height [Å]; timestep_fs; max_time_fs (None: automatic);
     extra_time_fs; surface_temperature_K; dissociation_distance [Å]; window: lower edge of
     the bond-breaking window in units of r_eq; record_every, check_every [steps]; n_boot,
-    ci_level: bootstrap; relax_fmax [eV/Å]; keep_series: time series kept per energy."""
+    ci_level: bootstrap; relax_fmax [eV/Å]; keep_series: time series kept per energy;
+    drift_check: trajectories per energy run again at half the timestep (see the module doc).
 
-    energies_eV: Tuple[float, ...] = (0.2, 0.4, 0.6, 0.9, 1.2)
+    Defaults: the p(2x2) three-layer slab of the DFT reference (h_cu111.json), so the
+    dissociation threshold is seen in the cell whose barrier the DFT NEB gives (and the common
+    cell of AIMD sticking studies of H2/Cu(111)); 0.5 fs steps (about 15 per H2 vibration: the
+    NVE drift is reported for every trajectory); four energies around the PBE barrier."""
+
+    energies_eV: Tuple[float, ...] = (0.3, 0.6, 0.9, 1.2)
     n_trajectories: int = 20
     seed: int = 12345
-    slab_size: Tuple[int, int, int] = (3, 3, 3)
+    slab_size: Tuple[int, int, int] = (2, 2, 3)
     vacuum: float = 10.0
     start_height: float = 5.0
-    timestep_fs: float = 0.25
+    timestep_fs: float = 0.5
     max_time_fs: Optional[float] = None
     extra_time_fs: float = 120.0
     surface_temperature_K: float = 0.0
@@ -63,6 +72,7 @@ class ReactiveMDSettings:
     ci_level: float = 0.95
     relax_fmax: float = 0.05
     keep_series: int = 2
+    drift_check: int = 1
 
     @classmethod
     def quick(cls) -> "ReactiveMDSettings":
@@ -97,6 +107,13 @@ class ReactiveMDResult(TaskResult):
                     if r["drift_bond_breaking_max"] is not None]
             out.append(Metric("md_drift_break", "Reactive MD: max |ΔE_tot| while the bond "
                               "breaks", "eV", max(vals) if vals else None))
+            ratios = [c["ratio"] for r in self.energies for c in r.get("drift_check", [])
+                      if c["ratio"] is not None]
+            if ratios:
+                out.append(Metric("md_drift_dt_ratio", "Reactive MD: max |ΔE_tot| at dt / at "
+                                  "dt/2 (lowest over the checked trajectories)", "",
+                                  min(ratios), note="≈4: integrator error of a smooth "
+                                  "potential; ≈1: the potential itself is not smooth"))
         return out
 
 
@@ -119,7 +136,8 @@ class ReactiveMDTask(Task):
     Settings = ReactiveMDSettings
     Result = ReactiveMDResult
     reference_names = ("h_cu111",)
-    piece_independent = ("energies_eV", "n_trajectories", "n_boot", "ci_level", "keep_series")
+    piece_independent = ("energies_eV", "n_trajectories", "n_boot", "ci_level", "keep_series",
+                         "drift_check")
 
     def reference_inputs(self):
         # the trajectories depend on the DFT lattice constant only
@@ -138,21 +156,33 @@ class ReactiveMDTask(Task):
                      "h2_bond_model": r_eq, "slab_converged": slab["optimizer_converged"]}
         prog = self.progress(len(s.energies_eV) * s.n_trajectories)
         for e_in in s.energies_eV:
-            trajs = []
+            trajs, by_k = [], {}
             for k in range(s.n_trajectories):
                 t = self.guarded(res, f"E={e_in} traj {k}", c.compute,
                                  f"E{1000 * e_in:.0f}meV/traj{k:03d}",
                                  lambda: self._trajectory(calc, backend, slab, r_eq, e_in, k))
                 if t is not None:
                     trajs.append(t)
+                    by_k[k] = t
                 prog.update(info=f"E={e_in:g} eV #{k}: {t['outcome'] if t else 'failed'}")
-            res.energies.append(self._row(e_in, trajs))
+            halves = []
+            for k in [k for k in range(s.drift_check) if k in by_k]:
+                t = self.guarded(res, f"E={e_in} traj {k} at dt/2", c.compute,
+                                 f"E{1000 * e_in:.0f}meV/traj{k:03d}_halfdt",
+                                 lambda: self._trajectory(calc, backend, slab, r_eq, e_in, k,
+                                                          refine=2))
+                if t is not None:
+                    halves.append((k, by_k[k], t))
+            res.energies.append(self._row(e_in, trajs, halves))
         prog.close()
         return res
 
     def _trajectory(self, calc, backend, slab_rec, r_eq: float, e_in: float,
-                    k: int) -> Dict[str, Any]:
+                    k: int, refine: int = 1) -> Dict[str, Any]:
+        """Trajectory ``k`` at ``e_in``; ``refine``: timestep divided by it (recording and
+        outcome checks at the same times)."""
         s = self.settings
+        dt = s.timestep_fs / refine
         rng = np.random.default_rng([s.seed, int(round(1000 * e_in)), k])
         slab = atoms_from_record(slab_rec)
         n_cu = len(slab)
@@ -182,23 +212,35 @@ class ReactiveMDTask(Task):
 
         v_in = np.sqrt(2 * e_in / atoms.get_masses()[n_cu:].sum()) * units.fs   # Å/fs
         t_max = s.max_time_fs or 2 * s.start_height / v_in + s.extra_time_fs
-        n_steps = int(round(t_max / s.timestep_fs))
-        tr = backend.run(atoms, calc, ensemble="nve", timestep_fs=s.timestep_fs,
-                         n_steps=n_steps, record_every=s.record_every,
-                         check_every=s.check_every, check=outcome, observe=_observe(n_cu))
+        n_steps = int(round(t_max / dt))
+        tr = backend.run(atoms, calc, ensemble="nve", timestep_fs=dt,
+                         n_steps=n_steps, record_every=s.record_every * refine,
+                         check_every=s.check_every * refine, check=outcome,
+                         observe=_observe(n_cu))
         out = tr.stop_reason if tr.stop_reason in ("dissociated", "reflected") else (
             "trapped" if tr.stop_reason is None else "failed")
         r_hh = np.array(tr.extra["r_hh"])
         win = (r_hh > s.window * r_eq) & (r_hh < s.dissociation_distance)
         return {"outcome": out, "stop_reason": tr.stop_reason, "backend": tr.backend,
+                "timestep_fs": dt,
                 "time_fs": tr.time_fs, "r_hh": r_hh, "com_z": tr.extra["com_z"],
                 "etot_dev": tr.etot - tr.etot[0],
                 "drift": energy_drift(tr.time_fs, tr.etot),
                 "drift_window": energy_drift(tr.time_fs, tr.etot, win) if win.any() else None,
                 "min_r_hh": float(r_hh.min()), "orientation": u, "lateral_fraction": frac}
 
-    def _row(self, e_in: float, trajs: List[Dict[str, Any]]) -> Dict[str, Any]:
+    def _row(self, e_in: float, trajs: List[Dict[str, Any]],
+             halves: Sequence[Tuple[int, Dict[str, Any], Dict[str, Any]]] = ()
+             ) -> Dict[str, Any]:
+        """One row of the result; ``halves``: (index, trajectory, the same at dt/2)."""
         s = self.settings
+        check = []
+        for k, full, h in halves:
+            a, b = full["drift"]["max_abs_dev"], h["drift"]["max_abs_dev"]
+            check.append({"trajectory": k, "timestep_fs": full["timestep_fs"],
+                          "max_abs_dev": a, "max_abs_dev_half_dt": b,
+                          "ratio": a / b if b > 0 else None,
+                          "outcome": full["outcome"], "outcome_half_dt": h["outcome"]})
         outc = [t["outcome"] for t in trajs]
         diss = np.array([o == "dissociated" for o in outc], float)
         ci = bootstrap_ci(diss, n_boot=s.n_boot, level=s.ci_level,
@@ -217,6 +259,7 @@ class ReactiveMDTask(Task):
                 "drift_mean": float(np.mean([t["drift"]["max_abs_dev"] for t in trajs]))
                 if trajs else None,
                 "drift_bond_breaking_max": max(dw) if dw else None,
+                "drift_check": check,
                 "series": [{k: t[k] for k in ("outcome", "time_fs", "r_hh", "com_z", "etot_dev")}
                            for t in keep]}
 
