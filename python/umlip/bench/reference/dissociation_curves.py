@@ -73,20 +73,35 @@ def build_mol(symbols, pos, spin):
     return mol
 
 
-def run_uks(mol, dm0=None):
+def make_uks(mol, newton=False):
+    """UKS-PBE with the recipe's grid and convergence settings; `newton` wraps it in PySCF's
+    second-order solver only after everything is set: the wrapper keeps the object it wraps
+    (`_scf`) for the orbital Hessian, and an xc set afterwards reaches only the wrapper (the
+    Hessian then stays LDA and the SCF fails or converges to a mixed, wrong energy)."""
     mf = dft.UKS(mol)
     mf.xc = XC
     mf.grids.level = GRID_LEVEL
     mf.conv_tol = CONV_TOL
     mf.conv_tol_grad = CONV_TOL_GRAD
     mf.max_cycle = MAX_CYCLE
+    if newton:
+        mf = mf.newton()
+        mf.max_cycle = NEWTON_CYCLE
+        assert mf._scf.xc == mf.xc == XC and mf._scf.grids.level == GRID_LEVEL
+    return mf
+
+
+def run_uks(mol, dm0=None, newton_first=False):
+    """UKS: DIIS, then second-order SCF from the DIIS density if DIIS did not converge; with
+    `newton_first`, second-order SCF from `dm0` straight away (the continuation guess: DIIS
+    tends to leave a good broken-symmetry guess at stretched geometries)."""
+    if newton_first:
+        mf = make_uks(mol, newton=True)
+        return mf, mf.kernel(dm0=dm0)
+    mf = make_uks(mol)
     e = mf.kernel(dm0=dm0)
     if not mf.converged:
-        mf2 = dft.UKS(mol).newton()
-        mf2.xc = XC
-        mf2.grids.level = GRID_LEVEL
-        mf2.conv_tol = CONV_TOL
-        mf2.max_cycle = NEWTON_CYCLE
+        mf2 = make_uks(mol, newton=True)
         e = mf2.kernel(dm0=mf.make_rdm1())
         mf = mf2
     return mf, e
@@ -157,39 +172,95 @@ def energy_grad(symbols, pos, spin, dm0=None):
     return mf, e, g
 
 
-def point(name, spec, pos, tag, frac=None, cache_only=CACHE_ONLY):
-    """All spin candidates at one geometry (cached)."""
+def _winner(tried, tie_eV=1e-6):
+    """Index of the lowest converged candidate (the earliest of those within `tie_eV` of the
+    lowest: the same state reached from two guesses keeps its first winner), or None."""
+    ok = [k for k, c in enumerate(tried) if c.get("converged")]
+    if not ok:
+        return None
+    emin = min(tried[k]["energy_eV"] for k in ok)
+    return next(k for k in ok if tried[k]["energy_eV"] <= emin + tie_eV)
+
+
+def point(name, spec, pos, tag, frac=None, cache_only=CACHE_ONLY, prev=None):
+    """All spin candidates at one geometry (cached). Returns (record, winner_dm).
+
+    `prev` = (label, 2S, density matrix) of the winning solution at the previous (shorter)
+    distance of the curve: for r/r_eq > NEAR_EQ it is one more candidate ("continuation"),
+    which follows a broken-symmetry or open-shell state outward when the fragment and minao
+    guesses no longer converge to it. A cached record that lacks a candidate of the current
+    recipe (e.g. seeded from data made before the continuation guess existed) is completed
+    with that candidate only; the winner and its gradient are re-evaluated over all of them.
+    The winner's density matrix is cached beside the record (`.dm.npy`, scratch only) for the
+    next point's continuation guess; None in cache-only mode."""
     path = os.path.join(SCR, f"{name}_{tag}.json")
+    dm_path = os.path.join(SCR, f"{name}_{tag}.dm.npy")
     res = _meta.load_json(path)
-    if res is not None or cache_only:
-        return res
+    if cache_only:
+        return res, None
     t0 = time.time()
     cands, fs = candidates(name, spec, frac)
-    tried = []
-    best = None
-    for label, s2, fg in cands:
+    cands = [(lab, s2, ("fragments", fg) if fg is not None else None)
+             for lab, s2, fg in cands]
+    if prev is not None and frac is not None and frac > NEAR_EQ:
+        cands.append((f"continuation_from_{prev[0]}", prev[1], ("dm", prev[2])))
+    tried = list(res["candidates"]) if res is not None else []
+    have = {c["guess"] for c in tried}
+    mfs = {}                                  # label -> converged SCF object of this run
+
+    def guess_dm(g):
+        if g is None:
+            return None
+        if g[0] == "dm":
+            return g[1]
+        return fragment_guess(spec["symbols"], pos, spec["frag"], g[1][0], g[1][1])
+
+    for label, s2, g in cands:
+        if label in have:
+            continue
         try:
-            dm0 = None
-            if fg is not None:
-                dm0 = fragment_guess(spec["symbols"], pos, spec["frag"], fg[0], fg[1])
             mol = build_mol(spec["symbols"], pos, s2)
-            mf, e = run_uks(mol, dm0)
+            mf, e = run_uks(mol, guess_dm(g), newton_first=g is not None and g[0] == "dm")
             ss, mult = mf.spin_square()
-            rec = {"guess": label, "two_S": s2, "energy_eV": e * HARTREE,
-                   "converged": bool(mf.converged), "S2": float(ss)}
-            tried.append(rec)
-            if mf.converged and (best is None or e < best[0] - 1e-9):
-                best = (e, mf, rec)
+            tried.append({"guess": label, "two_S": s2, "energy_eV": e * HARTREE,
+                          "converged": bool(mf.converged), "S2": float(ss)})
+            mfs[label] = mf
         except Exception as exc:  # pragma: no cover
             tried.append({"guess": label, "two_S": s2, "error": repr(exc)[:200]})
-    e, mf, rec = best
-    g = mf.nuc_grad_method().kernel()
-    forces = -np.asarray(g) * HARTREE / BOHR
-    res = {"positions": np.asarray(pos).tolist(), "energy": e * HARTREE,
-           "forces": forces.tolist(), "two_S": rec["two_S"], "winning_guess": rec["guess"],
-           "S2": rec["S2"], "candidates": tried, "wall_time_s": time.time() - t0}
-    _meta.save_json(path, res)
-    return res
+    k = _winner(tried)
+    if k is None:
+        raise RuntimeError(f"{name} {tag}: no spin candidate converged: {tried}")
+    win = tried[k]
+    if res is None or win["guess"] != res["winning_guess"]:
+        mf = mfs[win["guess"]]                # a new winner was computed in this run
+        g = mf.nuc_grad_method().kernel()
+        forces = -np.asarray(g) * HARTREE / BOHR
+        res = {"positions": np.asarray(pos).tolist(), "energy": win["energy_eV"],
+               "forces": forces.tolist(), "two_S": win["two_S"],
+               "winning_guess": win["guess"], "S2": win["S2"], "wall_time_s":
+               (res["wall_time_s"] if res is not None else 0.0)}
+        np.save(dm_path, mf.make_rdm1())
+    if mfs or not os.path.exists(dm_path):
+        if not os.path.exists(dm_path):
+            # the winner's density for the next continuation guess: from a candidate of this
+            # run that reached the same state, else by rerunning the winner's own guess
+            same = [l for l, mf in mfs.items()
+                    if abs(mf.e_tot * HARTREE - win["energy_eV"]) < 1e-5
+                    and mf.mol.spin == win["two_S"]]
+            if same:
+                dm = mfs[same[0]].make_rdm1()
+            else:
+                g = {lab: gg for lab, _, gg in cands}.get(win["guess"])
+                mf, _ = run_uks(build_mol(spec["symbols"], pos, win["two_S"]), guess_dm(g),
+                                newton_first=g is not None and g[0] == "dm")
+                assert abs(mf.e_tot * HARTREE - win["energy_eV"]) < 1e-4, \
+                    f"{name} {tag}: rerun of {win['guess']} did not reproduce its energy"
+                dm = mf.make_rdm1()
+            np.save(dm_path, dm)
+        res["candidates"] = tried
+        res["wall_time_s"] = res["wall_time_s"] + time.time() - t0
+        _meta.save_json(path, res)
+    return res, np.load(dm_path)
 
 
 def atom_energy(sym):
@@ -258,8 +329,10 @@ METHOD = {"code": "PySCF", "pyscf_version": pyscf.__version__,
           "basis_note": "def2-TZVP, all-electron for every element used (H,C,N,O,Cu)",
           "grids_level": GRID_LEVEL, "conv_tol_Ha": CONV_TOL,
           "conv_tol_grad": CONV_TOL_GRAD, "max_cycle": MAX_CYCLE,
-          "fallback": f"second-order (newton) SCF ({NEWTON_CYCLE} cycles) if DIIS "
-                      f"({MAX_CYCLE} cycles) does not converge",
+          "fallback": f"second-order (newton) SCF ({NEWTON_CYCLE} cycles) of the same "
+                      f"UKS-PBE settings if DIIS ({MAX_CYCLE} cycles) does not converge "
+                      "(data before 2026-12-03 18:00 UTC: the second-order solver's "
+                      "orbital Hessian was LDA, so no fallback ever converged to PBE)",
           "boundary": "isolated molecule (no periodic box)",
           "forces": "analytic UKS nuclear gradients",
           "units": "energies eV, lengths Angstrom, forces eV/Angstrom",
@@ -270,17 +343,28 @@ METHOD = {"code": "PySCF", "pyscf_version": pyscf.__version__,
                           "densities, and minao guesses for intermediate 2S; the lowest "
                           "converged energy is stored, all candidates are listed; for "
                           f"r/r_eq <= {NEAR_EQ} only the closed-shell guess and the "
-                          "ground-state spin are tried (cost)")}
+                          "ground-state spin are tried (cost); for r/r_eq > "
+                          f"{NEAR_EQ} also a continuation guess: the winning density "
+                          "matrix (and 2S) of the previous, shorter distance of the same "
+                          "curve, solved by second-order (newton) SCF from the start, so "
+                          "that a state found there is followed outward even where the "
+                          "other guesses fail to converge")}
+
+# a committed point is reused when these settings match; the spin search is then completed
+# point by point (candidates the record lacks are computed, the winner re-evaluated)
+SCF_SETTINGS = {k: v for k, v in METHOD.items() if k != "spin_search"}
 
 
 def seed_cache_from_committed():
     """A fresh machine has an empty cache: take the atoms, equilibrium geometries and curve
     points that the committed ../data/dissociation_curves.json already holds as cached results
-    (only when its hash verifies and its method block equals METHOD, PySCF version included),
+    (only when its hash verifies and its method block equals SCF_SETTINGS, PySCF version
+    included; `point` completes a seeded point with any spin candidate it lacks),
     so that a run resumes with the curves still missing. Seeded keys go into the metadata
     (`seeded_cache`); UMLIP_DFT_NO_SEED=1 recomputes everything."""
     p, src = _meta.committed_payload(TASK)
-    if p is None or p.get("method") != json.loads(json.dumps(METHOD)):
+    if p is None or {k: v for k, v in p.get("method", {}).items() if k != "spin_search"} \
+            != json.loads(json.dumps(SCF_SETTINGS)):
         print("not seeding the cache:", src if p is None else "method settings differ")
         return
     for sym, r in p["atoms"].items():
@@ -352,12 +436,14 @@ def main(only=()):
         req = float(np.linalg.norm(u))
         u /= req
         pts = []
+        prev = None            # winner of the previous distance: the continuation guess
         for f in FRACTIONS:
             pos = pos_eq.copy()
             pos[j] = pos_eq[i] + u * req * f
-            r = point(name, spec, pos, f"f{f:.2f}", f, cache_only)
+            r, dm = point(name, spec, pos, f"f{f:.2f}", f, cache_only, prev)
             if r is None:
                 continue
+            prev = (f"f{f:.2f}", r["two_S"], dm) if dm is not None else None
             fb = float(np.dot(r["forces"][j], u))
             pts.append({"fraction": f, "r": req * f, "energy": r["energy"],
                         "force_along_bond": fb, "two_S": r["two_S"],
