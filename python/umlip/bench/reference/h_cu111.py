@@ -40,7 +40,11 @@ BOX = 12.0                   # cubic box edge for H2 / H (periodic, Gamma only)
 FMAX = 0.05
 # convergence check (tighter)
 CUTOFF_T, K_BULK_T, K_SLAB_T = 500.0, (16, 16, 16), (6, 6, 1)
-NEB_NIMAGES, NEB_FMAX = 5, 0.1
+# 7 images in total: the NEB ran 64 FIRE steps with 5 (IDPP start) and stalled at a max NEB
+# force of 0.16-0.33 eV/A, its climbing image between image 2 (r_HH 0.79 A) and the 2H state
+# (r_HH 2.97 A) with a tangent too coarse to climb along; a saved path with fewer images is
+# continued with midpoints inserted on both sides of its highest image (refine_path).
+NEB_NIMAGES, NEB_FMAX = 7, 0.1
 
 S_BULK = G.calc_settings(CUTOFF, K_BULK, WIDTH)
 S_SLAB = G.calc_settings(CUTOFF, K_SLAB, WIDTH, gamma=True)
@@ -279,6 +283,26 @@ H2_HEIGHT = 3.7
 
 
 # ----------------------------------------------------------------- NEB
+def refine_path(records, n):
+    """Atoms of a saved NEB path (image records with energies) brought to `n` images by
+    inserting linear midpoints next to the highest interior image, alternately on its
+    product and reactant side; returns (images, description or "")."""
+    imgs = [G.atoms_from(d) for d in records]
+    es = [d["energy"] for d in records]
+    added = []
+    while len(imgs) < n:
+        k = 1 + int(np.argmax(es[1:-1]))
+        j = k + 1 if len(added) % 2 == 0 else k     # insert between k,k+1 or k-1,k
+        mid = imgs[j - 1].copy()
+        mid.positions = 0.5 * (imgs[j - 1].positions + imgs[j].positions)
+        imgs.insert(j, mid)
+        es.insert(j, -np.inf)                        # not computed: never the highest
+        added.append(j)
+    how = (f", refined from {len(records)} to {n} images by midpoints on both sides of its "
+           "highest image" if added else "")
+    return imgs, how
+
+
 def stage_neb(a0, sites_reduced, mol, on_chunk=None):
     best = sites_reduced["dissociated_state"]
     ini_r = sites_reduced["H2_far"]
@@ -296,12 +320,13 @@ def stage_neb(a0, sites_reduced, mol, on_chunk=None):
         if start is not None:   # the trajectory wins; keep how it started and its steps
             label, prior = start["label"], start["prior_steps"]
     elif part is not None and part.get("settings") == S_NEB \
-            and len(part["images"]) == NEB_NIMAGES:
-        mid = [G.atoms_from(d) for d in part["images"][1:-1]]
+            and len(part["images"]) <= NEB_NIMAGES:
+        imgs, how = refine_path(part["images"], NEB_NIMAGES)
+        mid = imgs[1:-1]
         prior = int(part["optimizer_steps_total"])
         label = (f"a saved partial path ({part['method'].split('initial path: ')[-1].split(';')[0]}"
                  f", then {prior} FIRE steps, max NEB force "
-                 f"{part['max_neb_force_final']:.3f} eV/A), FIRE restarted from rest")
+                 f"{part['max_neb_force_final']:.3f} eV/A){how}, FIRE restarted from rest")
         if world.rank == 0:
             _meta.save_json(start_f, {"label": label, "prior_steps": prior})
     res = G.run_neb(SCR, "neb", G.atoms_from(ini_r), G.atoms_from(fin_r), NEB_NIMAGES,
