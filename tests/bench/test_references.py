@@ -103,3 +103,19 @@ def test_partial_neb_is_flagged(tmp_path):
     ref = load_reference("h_cu111", tmp_path)
     assert ref.partial == ["neb"] and not ref.is_final("neb") and ref.has("neb")
     assert "slab.H_sites.fcc" in ref.missing
+
+
+def test_convergence_note_states_the_tight_settings_check():
+    from umlip.bench.references import convergence_note
+
+    h = {"convergence_check": {"E_ads_fcc_production": -0.25, "E_ads_fcc_tight": -0.27,
+                               "difference_tight_minus_production": -0.02,
+                               "a0_difference": 0.001,
+                               "settings_tight": {"pw_cutoff_eV": 500.0,
+                                                  "kpts": {"size": [6, 6, 1]}}}}
+    assert convergence_note("h_cu111", h) == ("fcc-H E_ads -0.250 -> -0.270 eV at 500 eV, "
+                                              "k [6, 6, 1] (-0.020); a0 +0.0010 Å")
+    d = {"convergence_check": {"basis_tight": "def2-qzvp", "basis_production": "def2-tzvp",
+                               "molecules": {"N2": {"difference_tight_minus_production": 0.05}}}}
+    assert convergence_note("dissociation_curves", d) == "De def2-qzvp - def2-tzvp: N2 +0.050 eV"
+    assert convergence_note("phonons", {}) == convergence_note("h_cu111", {}) == ""

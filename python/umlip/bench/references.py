@@ -137,7 +137,25 @@ class Reference:
         return {"name": self.name, "path": str(self.path), "sha256": self.sha256,
                 "sha256_ok": True, "missing": list(self.missing), "partial": list(self.partial),
                 "warnings": list(self.warnings), "date_utc": self.metadata.get("date_utc"),
-                "recipe": self.metadata.get("recipe")}
+                "recipe": self.metadata.get("recipe"),
+                "convergence_check": convergence_note(self.name, self.payload)}
+
+
+def convergence_note(name: str, payload: Dict[str, Any]) -> str:
+    """One line on the file's check of a quantity against tighter DFT settings (the recipes'
+    ``convergence_check``), or "" when the file has none."""
+    cc = payload.get("convergence_check") or {}
+    if name == "h_cu111" and "E_ads_fcc_tight" in cc:
+        t = cc.get("settings_tight", {})
+        return (f"fcc-H E_ads {cc['E_ads_fcc_production']:.3f} -> {cc['E_ads_fcc_tight']:.3f} "
+                f"eV at {t.get('pw_cutoff_eV', '?'):g} eV, k {t.get('kpts', {}).get('size')} "
+                f"({cc['difference_tight_minus_production']:+.3f}); a0 "
+                f"{cc.get('a0_difference', float('nan')):+.4f} Å")
+    if name == "dissociation_curves" and cc.get("molecules"):
+        return (f"De {cc['basis_tight']} - {cc['basis_production']}: " + ", ".join(
+            f"{m} {d['difference_tight_minus_production']:+.3f} eV"
+            for m, d in cc["molecules"].items()))
+    return ""
 
 
 def _settings_blocks(name: str, payload: Dict[str, Any]) -> Iterator[Tuple[str, str, Any]]:

@@ -95,17 +95,19 @@ def _references_section(models: Dict[str, Dict[str, TaskResult]]) -> List[str]:
             for name, st in r.references.items():
                 seen.setdefault(name, st)
                 shas.setdefault(name, set()).add(st.get("sha256"))
-    out = ["| Reference | State | sha256 | Missing / in progress |", "|---|---|---|---|"]
+    out = ["| Reference | State | sha256 | Missing / in progress | Check vs tighter settings |",
+           "|---|---|---|---|---|"]
     for name, st in sorted(seen.items()):
         if st.get("state") == "missing":
             out.append(f"| {name}.json | **missing** (DFT not run yet) | — | all comparisons "
-                       "skipped |")
+                       "skipped | — |")
             continue
         miss = ", ".join(st.get("missing", [])) or "—"
         part = ", ".join(st.get("partial", []))
         out.append(f"| {name}.json | verified ({st.get('date_utc', '')}) | "
                    f"`{st.get('sha256', '')[:12]}` | {miss}"
-                   f"{'; in progress: ' + part if part else ''} |")
+                   f"{'; in progress: ' + part if part else ''} | "
+                   f"{st.get('convergence_check') or '—'} |")
     for name, hs in sorted(shas.items()):
         if len(hs) > 1:
             out.append(f"\n**Warning**: the models were compared with different versions of "

@@ -67,9 +67,9 @@ MOLECULES = {
 }
 
 
-def build_mol(symbols, pos, spin):
+def build_mol(symbols, pos, spin, basis=BASIS):
     mol = gto.M(atom=[[s, tuple(p)] for s, p in zip(symbols, pos)], unit="Angstrom",
-                basis=BASIS, spin=spin, charge=0, verbose=0, symmetry=False)
+                basis=basis, spin=spin, charge=0, verbose=0, symmetry=False)
     return mol
 
 
@@ -494,8 +494,51 @@ def main(only=()):
         payload["curves"][name] = c
         payload["r_eq"] = {k: v["r_eq"] for k, v in payload["curves"].items()}
         write()
+    cc = basis_check(payload["curves"], CACHE_ONLY)
+    if cc is not None:
+        payload["convergence_check"] = cc
     write()
     print("done", time.time() - T0)
+
+
+CHECK_BASIS = "def2-qzvp"
+CHECK_MOLECULES = ("H2", "N2", "CO")
+
+
+def basis_check(curves, cache_only=False):
+    """Binding energy De (vs the isolated atoms, same basis) of H2, N2 and CO at the
+    def2-TZVP equilibrium geometry, recomputed with def2-QZVP: the basis-set error of the
+    curves' energy scale. Closed-shell molecules and ground-state atoms, same SCF settings.
+    Cached; None until every curve it needs exists (or, cache-only, was computed)."""
+    def sp(key, symbols, pos, spin):
+        path = os.path.join(SCR, f"basis_check_{key}.json")
+        r = _meta.load_json(path)
+        if r is None and not cache_only:
+            t0 = time.time()
+            mf, e = run_uks(build_mol(symbols, pos, spin, CHECK_BASIS))
+            r = {"energy": e * HARTREE, "converged": bool(mf.converged),
+                 "wall_time_s": time.time() - t0}
+            _meta.save_json(path, r)
+        return r
+
+    if any(m not in curves for m in CHECK_MOLECULES):
+        return None
+    out = {"basis_tight": CHECK_BASIS, "basis_production": BASIS,
+           "description": ("De = sum of isolated-atom energies - E(molecule at the production "
+                           "r_eq), both bases; molecules closed-shell (2S=0), atoms at their "
+                           "ground-state spin"), "molecules": {}}
+    for m in CHECK_MOLECULES:
+        c = curves[m]
+        mol = sp(m, c["symbols"], c["equilibrium"]["positions"], 0)
+        atoms = [sp(f"atom_{a}", [a], [[0, 0, 0]], ATOM_SPIN[a]) for a in c["symbols"]]
+        if mol is None or any(a is None for a in atoms):
+            return None
+        de = sum(a["energy"] for a in atoms) - mol["energy"]
+        out["molecules"][m] = {"De_production": c["De_vs_atoms"], "De_tight": de,
+                               "difference_tight_minus_production": de - c["De_vs_atoms"],
+                               "converged": mol["converged"] and all(a["converged"]
+                                                                     for a in atoms)}
+    return out
 
 
 if __name__ == "__main__":
