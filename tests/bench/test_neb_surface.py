@@ -7,7 +7,7 @@ import pytest
 from ase import Atoms
 
 from umlip.bench.analytic import DoubleWellCalculator
-from umlip.bench.optimize import neb_path, profile_at
+from umlip.bench.optimize import neb_path, profile_at, resample_path
 
 
 @pytest.mark.parametrize("tilt", [0.0, 0.3, -0.5])
@@ -35,6 +35,18 @@ def test_profile_at_fixed_images():
     imgs = [Atoms("H", positions=[[x, 0.5 * x * x, 0]]) for x in np.linspace(-1, 1, 5)]
     p = profile_at(imgs, calc)
     assert p["barrier_forward"] == pytest.approx(0.7) and p["highest_image_index"] == 2
+
+
+def test_resample_path_is_equally_spaced_on_the_given_path():
+    # an L-shaped path: 3 Å along x, then 1 Å along y, given by unevenly spaced images
+    pts = [[0, 0, 0], [0.5, 0, 0], [3, 0, 0], [3, 1, 0]]
+    imgs = [Atoms("H", positions=[p]) for p in pts]
+    out = resample_path(imgs, 5)                   # total length 4 Å: one point per Å
+    got = np.array([a.positions[0] for a in out])
+    assert got == pytest.approx(np.array([[0, 0, 0], [1, 0, 0], [2, 0, 0], [3, 0, 0],
+                                          [3, 1, 0]], float))
+    same = resample_path(out, 5)                   # equally spaced already: unchanged
+    assert np.array([a.positions[0] for a in same]) == pytest.approx(got)
 
 
 def test_h2_cu111_equals_reference_made_with_same_calculator(emt_refs):

@@ -135,6 +135,23 @@ def neb_path(initial: Atoms, final: Atoms, calc, n_images: int = 7, fmax: float 
     }
 
 
+def resample_path(images: Sequence[Atoms], n: int) -> List[Atoms]:
+    """``n`` geometries equally spaced in arc length [Å, all coordinates] along the
+    piecewise-linear path through ``images`` (the first and last are the path's ends): a
+    DFT NEB path as the start of a model NEB with another number of images."""
+    pos = np.array([im.positions for im in images], float)
+    seg = np.linalg.norm((pos[1:] - pos[:-1]).reshape(len(pos) - 1, -1), axis=1)
+    s = np.concatenate([[0.0], np.cumsum(seg)])
+    out = []
+    for t in np.linspace(0.0, s[-1], n):
+        k = min(int(np.searchsorted(s, t, side="right")) - 1, len(seg) - 1)
+        w = (t - s[k]) / seg[k] if seg[k] > 0 else 0.0
+        a = images[0].copy()
+        a.positions = (1 - w) * pos[k] + w * pos[k + 1]
+        out.append(a)
+    return out
+
+
 def profile_at(images: List[Atoms], calc) -> Dict[str, Any]:
     """Model energies [eV] at given geometries (e.g. the DFT NEB images)."""
     es = []

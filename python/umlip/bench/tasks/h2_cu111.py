@@ -10,7 +10,7 @@ also evaluated at the DFT geometries (single points). Reported, each model vs DF
   ``relaxed`` (all model-relaxed) and ``at_dft`` (all at the DFT geometries);
 - 2H dissociated pairs and the far H2 state: E - E(slab) - E(H2);
 - dissociation barrier: model CI-NEB (the DFT NEB's images as the start path when it exists,
-  else 7 images from IDPP) from the far H2
+  resampled along it for another image count, else 7 images from IDPP) from the far H2
   to the dissociated state that DFT found lowest (else the model's lowest pair); barrier
   vs gas-phase H2 = E(highest image) - E(slab) - E(H2), and barrier vs the far state.
   DFT: its own CI-NEB if present (flagged partial while the recipe is still converging it).
@@ -26,7 +26,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from umlip.bench.optimize import neb_path, profile_at, single_point
+from umlip.bench.optimize import neb_path, profile_at, resample_path, single_point
 from umlip.bench.structures import (H_SITE_HEIGHT, atom_in_box, atoms_from_record, cu111_slab,
                                     fixed_indices, h2_in_box, with_adsorbate, with_h2_far,
                                     with_h_pair)
@@ -41,8 +41,9 @@ PAIRS = ("fcc+fcc", "hcp+hcp", "fcc+hcp")
 @dataclass
 class H2Cu111Settings:
     """fmax [eV/Å] / relax_steps: BFGS relaxations (H2 molecule: fmax/5);
-    neb_images: images in total incl. endpoints (None: as the DFT NEB, which then gives the
-    starting path, else 7 with an IDPP start); neb_fmax [eV/Å]; neb_steps (FIRE)."""
+    neb_images: images in total incl. endpoints (None: as many as the DFT NEB, else 7); the
+    DFT NEB path, resampled to that count, is the start when it exists, else IDPP;
+    neb_fmax [eV/Å]; neb_steps (FIRE)."""
 
     fmax: float = 0.05
     relax_steps: int = 300
@@ -207,8 +208,10 @@ class H2Cu111Task(Task):
         dn = dget("neb")
         n_img = s.neb_images or (len(dn["images"]) if dn else 7)
         mid = None
-        if dn and len(dn["images"]) == n_img and dget("slab.dissociated_state") == final:
-            mid = [atoms_from_record(x) for x in dn["images"][1:-1]]
+        if dn and dget("slab.dissociated_state") == final:
+            # the DFT images as the start (resampled along the path for another image count)
+            imgs = [atoms_from_record(x) for x in dn["images"]]
+            mid = (imgs if len(imgs) == n_img else resample_path(imgs, n_img))[1:-1]
         nb = self.guarded(res, "neb", c.compute, "neb", lambda: neb_path(
             atoms_from_record(far), atoms_from_record(pair_recs[final]), calc,
             n_images=n_img, fmax=s.neb_fmax, steps=s.neb_steps, fixed=fixed,
