@@ -94,3 +94,22 @@ def test_tampered_reference_fails_the_task_not_the_run(tmp_path, data_dir):
     assert man["tasks"]["dissociation"]["status"] == "failed"
     assert "sha256" in man["tasks"]["dissociation"]["error"]
     assert man["tasks"]["adatom"]["status"] == "done"
+
+
+def test_two_runs_into_one_model_directory_keep_each_others_tasks(tmp_path, data_dir):
+    """A long MD run and a short task of the same model started while it runs: each writes
+    its own task into the manifest without dropping the other's."""
+    from umlip.bench.analytic import toy_calculator
+    from umlip.bench.calculators import describe
+    from umlip.bench.runner import run_benchmark
+
+    calc = toy_calculator()
+    info = describe(calc)
+    root = tmp_path / info.get("label", "model")
+    long_run = {"label": info.get("label"), "calculator": info, "tasks": {}}  # read at start
+    run_benchmark(calc, info, ["adatom"], tmp_path, quick=True, reference_dir=data_dir,
+                  progress=False, plots=False)
+    from umlip.bench.runner import _record
+    _record(root / "manifest.json", long_run, "reactive_md", {"status": "done"})
+    tasks = json.loads((root / "manifest.json").read_text())["tasks"]
+    assert set(tasks) == {"adatom", "reactive_md"} and tasks["adatom"]["status"] == "done"

@@ -90,11 +90,20 @@ def run_benchmark(calc, calculator_info: Dict[str, Any], tasks: Sequence[str],
                      "traceback": traceback.format_exc(limit=6), "wall_time_s": time.time() - t0}
             if progress:
                 print(f"[{name}] FAILED: {entry['error']}", flush=True)
-        manifest["tasks"][name] = entry
-        manifest["updated"] = time.strftime("%Y-%m-%dT%H:%M:%S")
-        write_json(mpath, manifest)
-    write_json(mpath, manifest)
+        manifest = _record(mpath, manifest, name, entry)
     return root
+
+
+def _record(mpath: Path, manifest: Dict[str, Any], name: str,
+            entry: Dict[str, Any]) -> Dict[str, Any]:
+    """Write one task's entry into the manifest on disk, re-read first: another run into
+    the same directory (another task of the same model, started meanwhile) keeps its
+    entries."""
+    current = read_json(mpath) if mpath.is_file() else {}
+    tasks = dict(current.get("tasks", {}), **{name: entry})
+    manifest = dict(manifest, tasks=tasks, updated=time.strftime("%Y-%m-%dT%H:%M:%S"))
+    write_json(mpath, manifest)
+    return manifest
 
 
 def find_result_dirs(paths: Sequence[PathLike]) -> List[Path]:
