@@ -307,3 +307,18 @@ def test_half_timestep_check_tells_integrator_error_from_a_rough_potential(tmp_p
         assert lo < c["ratio"] < hi, row["drift_check"]
     m = {x.key: x for x in res.summary()}
     assert m["md_drift_dt_ratio"].value == min(c["ratio"] for c in row["drift_check"])
+
+
+def test_binomial_ci_is_exact_where_the_bootstrap_collapses():
+    from scipy.stats import binom
+
+    from umlip.bench.stats import binomial_ci
+
+    ci = binomial_ci(0, 20)
+    assert ci["low"] == 0.0 and ci["high"] == pytest.approx(1 - 0.025 ** (1 / 20))
+    assert bootstrap_ci(np.zeros(20))["high"] == 0.0          # the case it is there for
+    assert binomial_ci(20, 20)["low"] == pytest.approx(0.025 ** (1 / 20))
+    lo, hi = binomial_ci(6, 20)["low"], binomial_ci(6, 20)["high"]
+    # Clopper-Pearson ends: P(X >= 6 | lo) = P(X <= 6 | hi) = 2.5%
+    assert binom.sf(5, 20, lo) == pytest.approx(0.025)
+    assert binom.cdf(6, 20, hi) == pytest.approx(0.025)

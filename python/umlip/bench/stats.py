@@ -47,3 +47,20 @@ def bootstrap_ci(data: Sequence[float], statistic: Callable[..., np.ndarray] = n
     lo, hi = np.quantile(boot, [alpha, 1 - alpha])
     return {"estimate": float(statistic(x[None, :], axis=1)[0]), "low": float(lo),
             "high": float(hi), "level": level, "n": int(x.size), "n_boot": n_boot}
+
+
+def binomial_ci(k: int, n: int, level: float = 0.95) -> Dict[str, float]:
+    """Exact (Clopper-Pearson) confidence interval of a probability from ``k`` successes in
+    ``n`` trials. Unlike the percentile bootstrap it does not collapse to a point when every
+    trial has the same outcome (0/20 gives [0, 0.168] at 95%, the bootstrap [0, 0]).
+
+    Returns ``{"estimate", "low", "high", "level", "n"}``; NaN for n = 0."""
+    from scipy.stats import beta
+
+    if n == 0:
+        nan = float("nan")
+        return {"estimate": nan, "low": nan, "high": nan, "level": level, "n": 0}
+    a = (1.0 - level) / 2
+    lo = 0.0 if k == 0 else float(beta.ppf(a, k, n - k + 1))
+    hi = 1.0 if k == n else float(beta.ppf(1 - a, k + 1, n - k))
+    return {"estimate": k / n, "low": lo, "high": hi, "level": level, "n": int(n)}

@@ -14,7 +14,8 @@ NVE (velocity Verlet) until an outcome:
   (``max_time_fs=None``) twice the flight time to the surface plus ``extra_time_fs``.
 
 Reported per energy: P(dissociation) with a percentile-bootstrap confidence interval
-(``ci_level``), reflection / trapping fractions, and the NVE total-energy conservation
+(``ci_level``) and the exact binomial (Clopper-Pearson) one, which does not collapse to a
+point when all trajectories end alike (plots show the exact one), reflection / trapping fractions, and the NVE total-energy conservation
 max |E_tot(t) - E_tot(0)| over each trajectory and over its bond-breaking window
 (records with ``window[0] * r_eq < r(H-H) < dissociation_distance``). Every number carries
 the MD backend that produced it. ``drift_check`` trajectories per energy are run again at
@@ -34,7 +35,7 @@ from ase import Atoms, units
 
 from umlip.bench.md import energy_drift, get_backend, thermalize
 from umlip.bench.optimize import relax
-from umlip.bench.stats import bootstrap_ci
+from umlip.bench.stats import binomial_ci, bootstrap_ci
 from umlip.bench.structures import atoms_from_record, cu111_slab, h2_in_box, top_layer_z
 from umlip.bench.task import Metric, Task, TaskResult
 from umlip.bench.tasks.surface import dft_lattice_constant, hh_distance
@@ -84,7 +85,8 @@ class ReactiveMDSettings:
 @dataclass
 class ReactiveMDResult(TaskResult):
     """energies: one row per incidence energy [eV]: counts, p_dissociation with ci_low /
-    ci_high, p_reflection, p_trapped, NVE drift statistics [eV], backend, and a few
+    ci_high (percentile bootstrap) and ci_exact_low / ci_exact_high (Clopper-Pearson),
+    p_reflection, p_trapped, NVE drift statistics [eV], backend, and a few
     trajectories' time series (t [fs], r_HH [Å], com_z [Å], dE_tot [eV]); setup: slab /
     H2 preparation."""
 
@@ -98,8 +100,10 @@ class ReactiveMDResult(TaskResult):
                               f"P(dissociation) at {row['energy_eV']:g} eV "
                               f"({row['n']} traj, {row['backend']})", "",
                               row["p_dissociation"],
-                              note=f"{100 * row['ci_level']:.0f}% CI [{_f(row['ci_low'])}, "
-                                   f"{_f(row['ci_high'])}]"))
+                              note=f"{100 * row['ci_level']:.0f}% CI bootstrap "
+                                   f"[{_f(row['ci_low'])}, {_f(row['ci_high'])}], exact "
+                                   f"[{_f(row.get('ci_exact_low'))}, "
+                                   f"{_f(row.get('ci_exact_high'))}]"))
         if self.energies:
             out.append(Metric("md_drift_max", "Reactive MD: max |ΔE_tot| (NVE)", "eV",
                               max(r["drift_max"] for r in self.energies)))
@@ -245,6 +249,7 @@ class ReactiveMDTask(Task):
         diss = np.array([o == "dissociated" for o in outc], float)
         ci = bootstrap_ci(diss, n_boot=s.n_boot, level=s.ci_level,
                           seed=s.seed + int(round(1000 * e_in)))
+        exact = binomial_ci(int(diss.sum()), len(diss), s.ci_level)
         dw = [t["drift_window"]["max_abs_dev"] for t in trajs if t["drift_window"]]
         keep = sorted(trajs, key=lambda t: t["outcome"] != "dissociated")[:s.keep_series]
         return {"energy_eV": e_in, "n": len(trajs), "backend": trajs[0]["backend"] if trajs
@@ -253,6 +258,7 @@ class ReactiveMDTask(Task):
                     "reflected"), "n_trapped": outc.count("trapped"),
                 "n_failed": outc.count("failed"),
                 "p_dissociation": ci["estimate"], "ci_low": ci["low"], "ci_high": ci["high"],
+                "ci_exact_low": exact["low"], "ci_exact_high": exact["high"],
                 "ci_level": s.ci_level, "p_reflection": outc.count("reflected") / max(len(outc), 1),
                 "p_trapped": outc.count("trapped") / max(len(outc), 1),
                 "drift_max": max((t["drift"]["max_abs_dev"] for t in trajs), default=None),
@@ -277,14 +283,15 @@ class ReactiveMDTask(Task):
                 continue
             e = np.array([x["energy_eV"] for x in r.energies]) + k * dodge
             p = np.array([x["p_dissociation"] for x in r.energies], float)
-            lo = np.array([x["ci_low"] for x in r.energies], float)
-            hi = np.array([x["ci_high"] for x in r.energies], float)
+            # exact (Clopper-Pearson) bars: the bootstrap collapses to a point at 0/n and n/n
+            lo = np.array([x.get("ci_exact_low", x["ci_low"]) for x in r.energies], float)
+            hi = np.array([x.get("ci_exact_high", x["ci_high"]) for x in r.energies], float)
             ax.errorbar(e, p, yerr=[p - lo, hi - p], marker="o", capsize=3, color=col[lab],
                         label=f"{lab} ({r.energies[0]['backend']})")
         ax.set_xlabel("incidence energy [eV]")
         ax.set_ylabel("dissociation probability")
         ax.set_ylim(-0.05, 1.05)
-        ax.set_title("H2 on Cu(111), bootstrap CI")
+        ax.set_title("H2 on Cu(111), exact (Clopper-Pearson) CI")
         ax.legend(fontsize=7)
         out = [save(fig, outdir, "reactive_md_probability.png")]
         fig, (a1, a2) = plt.subplots(2, 1, figsize=(6, 5.5), sharex=True)
