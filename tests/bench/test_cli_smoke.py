@@ -113,3 +113,17 @@ def test_two_runs_into_one_model_directory_keep_each_others_tasks(tmp_path, data
     _record(root / "manifest.json", long_run, "reactive_md", {"status": "done"})
     tasks = json.loads((root / "manifest.json").read_text())["tasks"]
     assert set(tasks) == {"adatom", "reactive_md"} and tasks["adatom"]["status"] == "done"
+
+
+def test_rerun_from_cached_pieces_keeps_the_compute_time(tmp_path, data_dir):
+    def run(*extra):
+        assert main(["bench", "run", "--calculator", TOY, "--quick", "--tasks", "adatom",
+                     "--out", str(tmp_path), "--reference-dir", str(data_dir),
+                     "--no-progress", *extra]) == 0
+        man = json.loads(next(tmp_path.glob("*/manifest.json")).read_text())
+        return man["tasks"]["adatom"]
+
+    first = run()
+    first_time = first["compute_wall_time_s"]
+    again = run("--rerun")
+    assert again["wall_time_s"] < first_time == again["compute_wall_time_s"]

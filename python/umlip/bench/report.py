@@ -134,7 +134,7 @@ def write_report(result_dirs: Sequence[PathLike], out_dir: PathLike) -> Path:
           "Units: eV, Å, eV/Å, K, THz. Model cells: value (deviation from DFT). "
           "DFT = PBE (GPAW plane waves for the solids and surfaces, PySCF def2-TZVP for the "
           "molecules).", "", "## Summary", "", summary_table(models), "", "## Models", "",
-          "| Model | Calculator | Tasks (status, backend, wall time) | Quick |",
+          "| Model | Calculator | Tasks (status, backend, compute time) | Quick |",
           "|---|---|---|---|"]
     for label, man in manifests.items():
         ci = man.get("calculator", {})
@@ -142,7 +142,8 @@ def write_report(result_dirs: Sequence[PathLike], out_dir: PathLike) -> Path:
             f"hash `{ci.get('content_hash')}` {ci.get('dtype', '')}" or ci.get("factory") or \
             ci.get("class", "")
         ts = "; ".join(f"{n}: {e.get('status')}, {e.get('backend', '-')}, "
-                       f"{e.get('wall_time_s', 0):.0f} s" for n, e in man.get("tasks", {}).items())
+                       f"{e.get('compute_wall_time_s', e.get('wall_time_s', 0)):.0f} s"
+                       for n, e in man.get("tasks", {}).items())
         quick = any(e.get("quick") for e in man.get("tasks", {}).values())
         md.append(f"| {label} | {desc} | {ts} | {'yes (smoke settings)' if quick else 'no'} |")
     md += ["", "## DFT references", ""] + _references_section(models)
