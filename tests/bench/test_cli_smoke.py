@@ -127,3 +127,16 @@ def test_rerun_from_cached_pieces_keeps_the_compute_time(tmp_path, data_dir):
     first_time = first["compute_wall_time_s"]
     again = run("--rerun")
     assert again["wall_time_s"] < first_time == again["compute_wall_time_s"]
+
+
+def test_threads_apply_to_a_torch_based_peer_calculator():
+    import torch
+
+    from umlip.bench.calculators import make_calculator
+
+    before = torch.get_num_threads()
+    try:
+        make_calculator(calculator=TOY, num_threads=1)
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
