@@ -140,3 +140,24 @@ def test_threads_apply_to_a_torch_based_peer_calculator():
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
+
+
+def test_report_references_section_newest_version_and_version_warning():
+    """The references table shows the newest version any result read; results that read
+    different versions of a file warn, except the MD tasks (they use its lattice constant)."""
+    from umlip.bench.report import _references_section
+    from umlip.bench.task import TaskResult
+
+    def res(task, sha, date, partial=()):
+        return TaskResult(task=task, references={"h_cu111": {
+            "sha256": sha, "date_utc": date, "partial": list(partial), "missing": []}})
+
+    old, new = ("a" * 64, "2026-01-01"), ("b" * 64, "2026-02-01")
+    md = "\n".join(_references_section({
+        "m1": {"reactive_md": res("reactive_md", *old, partial=["neb"]),
+               "h2_cu111": res("h2_cu111", *new)},
+        "m2": {"h2_cu111": res("h2_cu111", *new)}}))
+    assert "`bbbbbbbbbbbb` | — |" in md and "in progress: neb" not in md and "Warning" not in md
+    md = "\n".join(_references_section({
+        "m1": {"h2_cu111": res("h2_cu111", *old)}, "m2": {"h2_cu111": res("h2_cu111", *new)}}))
+    assert "**Warning**" in md and "aaaaaaaaaaaa" in md

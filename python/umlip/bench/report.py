@@ -88,13 +88,21 @@ def summary_table(models: Dict[str, Dict[str, TaskResult]]) -> str:
 
 
 def _references_section(models: Dict[str, Dict[str, TaskResult]]) -> List[str]:
+    """One row per reference file: the state of the newest version any result read. A task
+    that depends on only a few values of a file (``Task.reads_whole_references`` false: the
+    MD tasks take the lattice constant) may have read an older version without harm, so only
+    the others count towards the "different versions" warning."""
     seen: Dict[str, Dict[str, Any]] = {}
     shas: Dict[str, set] = {}
     for results in models.values():
-        for r in results.values():
+        for tname, r in results.items():
+            whole = TASKS[tname].reads_whole_references() if tname in TASKS else True
             for name, st in r.references.items():
-                seen.setdefault(name, st)
-                shas.setdefault(name, set()).add(st.get("sha256"))
+                if name not in seen or str(st.get("date_utc") or "") > \
+                        str(seen[name].get("date_utc") or ""):
+                    seen[name] = st
+                if whole:
+                    shas.setdefault(name, set()).add(st.get("sha256"))
     out = ["| Reference | State | sha256 | Missing / in progress | Check vs tighter settings |",
            "|---|---|---|---|---|"]
     for name, st in sorted(seen.items()):
@@ -114,6 +122,11 @@ def _references_section(models: Dict[str, Dict[str, TaskResult]]) -> List[str]:
                        f"{name}.json ({', '.join(str(h)[:12] for h in hs)}); rerun with "
                        "`umlip bench run --rerun` for a like-for-like table.")
     return out
+
+
+def _file_name(ci: Dict[str, Any]) -> str:
+    """The model file's name (the directory is machine-specific; the hash identifies it)."""
+    return Path(str(ci.get("path", ""))).name or str(ci.get("name", ""))
 
 
 def write_report(result_dirs: Sequence[PathLike], out_dir: PathLike) -> Path:
@@ -138,7 +151,7 @@ def write_report(result_dirs: Sequence[PathLike], out_dir: PathLike) -> Path:
           "|---|---|---|---|"]
     for label, man in manifests.items():
         ci = man.get("calculator", {})
-        desc = ci.get("content_hash") and f"{ci.get('family', '')} `{ci.get('path', '')}` " \
+        desc = ci.get("content_hash") and f"{ci.get('family', '')} `{_file_name(ci)}` " \
             f"hash `{ci.get('content_hash')}` {ci.get('dtype', '')}" or ci.get("factory") or \
             ci.get("class", "")
         ts = "; ".join(f"{n}: {e.get('status')}, {e.get('backend', '-')}, "

@@ -189,6 +189,12 @@ class Task:
         tasks does not throw away days of cached trajectories."""
         return {n: (r.sha256 if r else None) for n, r in self.refs.items()}
 
+    @classmethod
+    def reads_whole_references(cls) -> bool:
+        """False when the task overrides :meth:`reference_inputs` (its numbers depend on a
+        few values of its reference files, not on every byte)."""
+        return cls.reference_inputs is Task.reference_inputs
+
     def run(self, calc: Calculator, calculator_info: Optional[Dict[str, Any]] = None
             ) -> TaskResult:
         t0 = time.time()
