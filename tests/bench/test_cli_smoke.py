@@ -55,7 +55,7 @@ def test_other_model_in_same_dir_is_refused(results, data_dir):
 def test_report_two_models_side_by_side(results, data_dir, tmp_path):
     out, _, _ = results
     rc = main(["bench", "run", "--calculator", "ase.calculators.emt:EMT", "--quick", "--tasks",
-               "adatom,phonons", "--out", str(out), "--reference-dir", str(data_dir),
+               "adatom,phonons,h2_cu111", "--out", str(out), "--reference-dir", str(data_dir),
                "--no-progress"])
     assert rc == 1                      # EMT has no Si: phonons done with a failed piece
     rep = tmp_path / "report"
@@ -65,6 +65,9 @@ def test_report_two_models_side_by_side(results, data_dir, tmp_path):
     header = [line for line in md.splitlines() if line.startswith("| Metric |")]
     assert header == ["| Metric | Unit | DFT | EMT | toy_calculator |"]
     assert "No EMT-potential for Si" in md
+    notes = [ln.split("*: ", 1)[1] for ln in md.splitlines() if ln.startswith("- *")]
+    assert len(notes) == len(set(notes))     # a note every model has is written once
+    assert any(ln.startswith("- *all models*: barriers:") for ln in md.splitlines())
     pngs = sorted(p.name for p in (rep / "plots").glob("*.png"))
     assert {"adatom_neb.png", "phonons_Cu.png", "reactive_md_probability.png",
             "hot_md.png", "h2_cu111_neb.png"} <= set(pngs)

@@ -174,9 +174,13 @@ def write_report(result_dirs: Sequence[PathLike], out_dir: PathLike) -> Path:
             for p in cls.plot_results(per, out / "plots"):
                 md.append(f"![{Path(p).stem}]({os.path.relpath(p, out)})")
             md.append("")
+        shared = [n for n in next(iter(per.values())).notes
+                  if len(per) > 1 and all(n in r.notes for r in per.values())]
+        md += [f"- *all models*: {n}" for n in shared]
         for lab, r in per.items():
             for n in r.notes:
-                md.append(f"- *{lab}*: {n}")
+                if n not in shared:
+                    md.append(f"- *{lab}*: {n}")
             for e in r.errors:
                 md.append(f"- *{lab}*: **failed piece** {e['piece']}: {e['error']}")
         for lab, e in failed.items():
