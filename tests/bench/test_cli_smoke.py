@@ -164,3 +164,29 @@ def test_report_references_section_newest_version_and_version_warning():
     md = "\n".join(_references_section({
         "m1": {"h2_cu111": res("h2_cu111", *old)}, "m2": {"h2_cu111": res("h2_cu111", *new)}}))
     assert "**Warning**" in md and "aaaaaaaaaaaa" in md
+
+
+def test_summary_cells_name_their_own_md_backend():
+    """Two models of one MD row that ran on different engines: each cell says its own."""
+    from umlip.bench.report import summary_table
+    from umlip.bench.tasks.hot_md import HotMDResult
+    from umlip.bench.tasks.reactive_md import ReactiveMDResult
+
+    def react(backend, p):
+        return ReactiveMDResult(backend=backend, energies=[{
+            "energy_eV": 0.6, "n": 20, "backend": backend, "p_dissociation": p,
+            "ci_level": 0.95, "ci_low": 0.0, "ci_high": 0.4, "drift_max": 0.01,
+            "drift_bond_breaking_max": None}])
+
+    def hot(backend):
+        return HotMDResult(backend=backend, systems={"bulk_cu": {
+            "first_failure": None, "T_max_K": 3000, "backend": backend,
+            "max_nve_drift_per_atom": 1e-4}})
+
+    table = summary_table({"a": {"reactive_md": react("lammps", 0.2), "hot_md": hot("lammps")},
+                           "b": {"reactive_md": react("ase", 0.45), "hot_md": hot("ase")}})
+    rows = {ln.split(" | ")[0]: ln for ln in table.splitlines()}
+    p = rows["| P(dissociation) at 0.6 eV (20 traj)"]
+    assert "0.200 [lammps]" in p and "0.450 [ase]" in p
+    h = rows["| Hot MD bulk_cu: T of first failure"]
+    assert "no failure up to 3000 K [lammps]" in h and "no failure up to 3000 K [ase]" in h

@@ -79,7 +79,9 @@ def summary_table(models: Dict[str, Dict[str, TaskResult]]) -> str:
                 txt += f" ({'+' if err >= 0 else ''}{fmt(err, m.unit)})"
             if m.value is None and m.note:
                 txt = m.note
-            elif m.note:   # e.g. a CI, an unconverged NEB: it qualifies this cell's number
+            if m.backend:              # which engine made this cell's number
+                txt += f" [{m.backend}]"
+            if m.value is not None and m.note:   # e.g. a CI, an unconverged NEB
                 txt += f" <br>{m.note}"
             cells.append(txt)
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in [

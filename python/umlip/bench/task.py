@@ -31,7 +31,8 @@ class Metric:
     """One number of the side-by-side summary table.
 
     ``value`` is the model's number; ``reference`` the DFT number it should be compared
-    with (None if the DFT data is missing or the metric has no DFT counterpart)."""
+    with (None if the DFT data is missing or the metric has no DFT counterpart). ``backend``
+    belongs to the cell, not the row: models of one row may have run on different engines."""
 
     key: str
     label: str
@@ -39,6 +40,7 @@ class Metric:
     value: Optional[float]
     reference: Optional[float] = None
     note: str = ""
+    backend: str = ""    # the engine that produced this model's number (MD: "ase"/"lammps")
 
     @staticmethod
     def neb_note(model: dict, dft: dict) -> str:

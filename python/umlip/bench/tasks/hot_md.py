@@ -76,13 +76,13 @@ class HotMDResult(TaskResult):
         for name, d in self.systems.items():
             ff = d.get("first_failure")
             tmax = d.get("T_max_K")
-            out.append(Metric(f"hot_{name}", f"Hot MD {name}: T of first failure "
-                              f"({d.get('backend', self.backend)})", "K",
+            be = d.get("backend", self.backend)
+            out.append(Metric(f"hot_{name}", f"Hot MD {name}: T of first failure", "K",
                               ff["T_K"] if ff else None,
                               note=f"{ff['kind']}: {ff['detail']}" if ff
-                              else f"no failure up to {tmax:g} K"))
+                              else f"no failure up to {tmax:g} K", backend=be))
             out.append(Metric(f"hot_{name}_drift", f"Hot MD {name}: max NVE drift", "eV/atom",
-                              d.get("max_nve_drift_per_atom")))
+                              d.get("max_nve_drift_per_atom"), backend=be))
         return out
 
 

@@ -95,29 +95,29 @@ class ReactiveMDResult(TaskResult):
 
     def summary(self) -> List[Metric]:
         out = []
+        be = self.energies[0]["backend"] if self.energies else self.backend
         for row in self.energies:
             out.append(Metric(f"pdiss_{row['energy_eV']:g}",
-                              f"P(dissociation) at {row['energy_eV']:g} eV "
-                              f"({row['n']} traj, {row['backend']})", "",
-                              row["p_dissociation"],
+                              f"P(dissociation) at {row['energy_eV']:g} eV ({row['n']} traj)",
+                              "", row["p_dissociation"],
                               note=f"{100 * row['ci_level']:.0f}% CI bootstrap "
                                    f"[{_f(row['ci_low'])}, {_f(row['ci_high'])}], exact "
                                    f"[{_f(row.get('ci_exact_low'))}, "
-                                   f"{_f(row.get('ci_exact_high'))}]"))
+                                   f"{_f(row.get('ci_exact_high'))}]", backend=row["backend"]))
         if self.energies:
             out.append(Metric("md_drift_max", "Reactive MD: max |ΔE_tot| (NVE)", "eV",
-                              max(r["drift_max"] for r in self.energies)))
+                              max(r["drift_max"] for r in self.energies), backend=be))
             vals = [r["drift_bond_breaking_max"] for r in self.energies
                     if r["drift_bond_breaking_max"] is not None]
             out.append(Metric("md_drift_break", "Reactive MD: max |ΔE_tot| while the bond "
-                              "breaks", "eV", max(vals) if vals else None))
+                              "breaks", "eV", max(vals) if vals else None, backend=be))
             ratios = [c["ratio"] for r in self.energies for c in r.get("drift_check", [])
                       if c["ratio"] is not None]
             if ratios:
                 out.append(Metric("md_drift_dt_ratio", "Reactive MD: max |ΔE_tot| at dt / at "
-                                  "dt/2 (lowest over the checked trajectories)", "",
-                                  min(ratios), note="≈4: integrator error of a smooth "
-                                  "potential; ≈1: the potential itself is not smooth"))
+                                  "dt/2, lowest over the checked trajectories (≈4: integrator "
+                                  "error of a smooth potential; ≈1: the potential is not "
+                                  "smooth)", "", min(ratios), backend=be))
         return out
 
 
