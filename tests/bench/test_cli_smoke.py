@@ -130,6 +130,27 @@ def test_rerun_from_cached_pieces_keeps_the_compute_time(tmp_path, data_dir):
     first_time = first["compute_wall_time_s"]
     again = run("--rerun")
     assert again["wall_time_s"] < first_time == again["compute_wall_time_s"]
+    assert first["compute_time_incomplete"] is False is again["compute_time_incomplete"]
+
+
+def test_resumed_task_says_its_compute_time_is_a_lower_bound(tmp_path, data_dir):
+    """Pieces left by a killed run (no manifest entry for the task): the time of the run that
+    finishes is not the task's cost, and the report says so."""
+    args = ["bench", "run", "--calculator", TOY, "--quick", "--tasks", "adatom", "--out",
+            str(tmp_path), "--reference-dir", str(data_dir), "--no-progress"]
+    assert main(args) == 0
+    mpath = next(tmp_path.glob("*/manifest.json"))
+    man = json.loads(mpath.read_text())
+    del man["tasks"]["adatom"]                       # as if killed before recording
+    mpath.write_text(json.dumps(man))
+    assert main(args) == 0
+    entry = json.loads(mpath.read_text())["tasks"]["adatom"]
+    assert entry["compute_time_incomplete"] is True
+    assert main(args + ["--rerun"]) == 0
+    assert json.loads(mpath.read_text())["tasks"]["adatom"]["compute_time_incomplete"] is True
+    assert main(["bench", "report", str(tmp_path), "-o", str(tmp_path / "rep")]) == 0
+    md = (tmp_path / "rep" / "README.md").read_text()
+    assert "adatom: done, ase, ≥ " in md and "time was not recorded" in md
 
 
 def test_threads_apply_to_a_torch_based_peer_calculator():

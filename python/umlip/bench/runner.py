@@ -73,19 +73,24 @@ def run_benchmark(calc, calculator_info: Dict[str, Any], tasks: Sequence[str],
                 if progress:
                     print(f"[{name}] finished earlier, skipped ({rpath})", flush=True)
                 continue
+            pieces = task.fingerprint(pieces=True)
+            # a rerun from cached pieces takes seconds: keep the time the pieces cost
+            timed = entry.get("pieces") == pieces and entry.get("status", "").startswith("done")
+            spent = entry.get("compute_wall_time_s", entry.get("wall_time_s", 0.0)) \
+                if timed else 0.0
+            # pieces left by an interrupted earlier process: their time was never recorded
+            untimed = entry.get("compute_time_incomplete", False) if timed else \
+                any((root / name / "cache" / pieces).rglob("*.json"))
             res = task.run(calc, calculator_info)
             res.save(rpath)
             pngs = task.plot(root / name / "plots") if plots else []
             wall = time.time() - t0
-            pieces = task.fingerprint(pieces=True)
-            # a rerun from cached pieces takes seconds: keep the time the pieces cost
-            spent = entry.get("compute_wall_time_s", entry.get("wall_time_s", 0.0)) \
-                if entry.get("pieces") == pieces else 0.0
             entry = {"status": "done" if not res.errors else "done_with_errors",
                      "fingerprint": fp, "pieces": pieces, "quick": quick,
                      "backend": res.backend, "result": str(rpath.relative_to(root)),
                      "plots": [str(Path(p).relative_to(root)) for p in pngs],
                      "wall_time_s": wall, "compute_wall_time_s": max(wall, spent),
+                     "compute_time_incomplete": untimed,
                      "piece_errors": [e["piece"] + ": " + e["error"] for e in res.errors]}
         except Exception as exc:  # noqa: BLE001 - record and continue with the other tasks
             import traceback
