@@ -1,0 +1,46 @@
+"""The committed benchmark report (docs/results/README.md) is the one its committed runs
+(docs/results/runs/) give: a rerun of a model without regenerating the report, or a hand
+edit of the table, fails here. Runs on the JSON results only (no model is evaluated)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from umlip.bench.references import load_reference
+from umlip.bench.report import load_results, summary_table
+from umlip.bench.runner import find_result_dirs
+from umlip.bench.tasks import TASKS
+
+REPO = Path(__file__).resolve().parents[2]
+RESULTS = REPO / "docs" / "results"
+
+
+def _models():
+    models = {}
+    for d in find_result_dirs([RESULTS / "runs"]):
+        man, res = load_results(d)
+        models[man.get("label", d.name)] = (man, res)
+    return models
+
+
+def test_committed_summary_table_is_regenerated_from_the_committed_runs():
+    models = _models()
+    assert {"7net-0", "7net-l3i5", "7net-mf-0:pbe", "chgnet"} <= set(models)
+    table = summary_table({k: v[1] for k, v in models.items()})
+    assert table in (RESULTS / "README.md").read_text()
+
+
+def test_committed_runs_used_the_committed_references(data_dir):
+    """Every task result names the sha256 of each reference it read; the ones that depend on
+    the whole file must have read the committed version (else the report compares a model
+    with DFT data that is no longer the shipped data)."""
+    current = {n: load_reference(n, data_dir).sha256 for n in
+               ("h_cu111", "dissociation_curves", "cu_adatom", "phonons")}
+    stale = []
+    for label, (man, res) in _models().items():
+        for task, r in res.items():
+            if not TASKS[task].reads_whole_references():   # MD: the DFT a0 only
+                continue
+            for name, st in r.references.items():
+                if st.get("sha256") and st["sha256"] != current.get(name, st["sha256"]):
+                    stale.append(f"{label}/{task}: {name}")
+    assert not stale, stale
