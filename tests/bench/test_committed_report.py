@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from umlip.bench.references import load_reference
-from umlip.bench.report import load_results, summary_table
+from umlip.bench.report import load_models, summary_table
 from umlip.bench.runner import find_result_dirs
 from umlip.bench.tasks import TASKS
 
@@ -15,11 +15,8 @@ RESULTS = REPO / "docs" / "results"
 
 
 def _models():
-    models = {}
-    for d in find_result_dirs([RESULTS / "runs"]):
-        man, res = load_results(d)
-        models[man.get("label", d.name)] = (man, res)
-    return models
+    manifests, results = load_models(find_result_dirs([RESULTS / "runs"]))
+    return {label: (manifests[label], results[label]) for label in results}
 
 
 def test_committed_summary_table_is_regenerated_from_the_committed_runs():

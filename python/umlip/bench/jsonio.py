@@ -86,6 +86,12 @@ class Cache:
         assert self.root is not None
         return self.root / f"{key}.json"
 
+    def empty(self) -> bool:
+        """No piece stored yet (in this cache or its children)."""
+        if self.root is None:
+            return not self._mem
+        return not any(self.root.rglob("*.json"))
+
     def get(self, key: str) -> Optional[Any]:
         if self.root is None:
             return self._mem.get(key)

@@ -126,6 +126,21 @@ def _references_section(models: Dict[str, Dict[str, TaskResult]]) -> List[str]:
     return out
 
 
+def load_models(dirs: Sequence[Path]) -> Tuple[Dict[str, Dict[str, Any]],
+                                                Dict[str, Dict[str, TaskResult]]]:
+    """({label: manifest}, {label: {task: result}}) of results directories; a label that
+    occurs twice gets a prime."""
+    manifests: Dict[str, Dict[str, Any]] = {}
+    models: Dict[str, Dict[str, TaskResult]] = {}
+    for d in dirs:
+        man, res = load_results(d)
+        label = man.get("label", d.name)
+        while label in models:
+            label += "'"
+        manifests[label], models[label] = man, res
+    return manifests, models
+
+
 def _file_name(ci: Dict[str, Any]) -> str:
     """The model file's name (the directory is machine-specific; the hash identifies it)."""
     return Path(str(ci.get("path", ""))).name or str(ci.get("name", ""))
@@ -136,13 +151,7 @@ def write_report(result_dirs: Sequence[PathLike], out_dir: PathLike) -> Path:
     dirs = find_result_dirs(result_dirs)
     out = Path(out_dir)
     (out / "plots").mkdir(parents=True, exist_ok=True)
-    manifests, models = {}, {}
-    for d in dirs:
-        man, res = load_results(d)
-        label = man.get("label", d.name)
-        while label in models:
-            label += "'"
-        manifests[label], models[label] = man, res
+    manifests, models = load_models(dirs)
     md = ["# umlip reactive-events benchmark", "",
           f"Generated {time.strftime('%Y-%m-%d %H:%M')} from "
           + ", ".join(f"`{d}`" for d in dirs) + ".", "",

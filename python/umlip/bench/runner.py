@@ -65,8 +65,9 @@ def run_benchmark(calc, calculator_info: Dict[str, Any], tasks: Sequence[str],
         rpath = root / name / "result.json"
         t0 = time.time()
         try:
+            cache = Cache(root / name / "cache")
             task = get_task(name)(quick=quick, reference_dir=reference_dir, backend=backend,
-                                  progress=progress, cache=Cache(root / name / "cache"))
+                                  progress=progress, cache=cache)
             fp = task.fingerprint()
             if not rerun and entry.get("status") == "done" and entry.get("fingerprint") == fp \
                     and rpath.is_file():
@@ -80,7 +81,7 @@ def run_benchmark(calc, calculator_info: Dict[str, Any], tasks: Sequence[str],
                 if timed else 0.0
             # pieces left by an interrupted earlier process: their time was never recorded
             untimed = entry.get("compute_time_incomplete", False) if timed else \
-                any((root / name / "cache" / pieces).rglob("*.json"))
+                not cache.child(pieces).empty()
             res = task.run(calc, calculator_info)
             res.save(rpath)
             pngs = task.plot(root / name / "plots") if plots else []

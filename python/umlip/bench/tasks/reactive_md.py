@@ -15,7 +15,8 @@ NVE (velocity Verlet) until an outcome:
 
 Reported per energy: P(dissociation) with a percentile-bootstrap confidence interval
 (``ci_level``) and the exact binomial (Clopper-Pearson) one, which does not collapse to a
-point when all trajectories end alike (plots show the exact one), reflection / trapping fractions, and the NVE total-energy conservation
+point when all trajectories end alike (plots show the exact one), reflection / trapping
+fractions, and the NVE total-energy conservation
 max |E_tot(t) - E_tot(0)| over each trajectory and over its bond-breaking window
 (records with ``window[0] * r_eq < r(H-H) < dissociation_distance``). Every number carries
 the MD backend that produced it. ``drift_check`` trajectories per energy are run again at
