@@ -4,6 +4,63 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import List, Optional, Tuple
+
+
+def parse_shard(spec: str) -> Tuple[int, int]:
+    """``"i/n"`` (1 <= i <= n) -> ``(i - 1, n)``."""
+    try:
+        i, n = (int(x) for x in spec.split("/"))
+    except ValueError:
+        raise ValueError(f"--shard {spec!r}: expected i/n, e.g. 1/4") from None
+    if not 1 <= i <= n:
+        raise ValueError(f"--shard {spec}: need 1 <= i <= n")
+    return i - 1, n
+
+
+def _run_args(args, threads: Optional[int]) -> List[str]:
+    """The ``bench run`` options of ``args`` as a command line (for the --jobs children)."""
+    out = ["--model", args.model] if args.model else ["--calculator", args.calculator]
+    for flag, val in (("--calculator-kwargs", args.calculator_kwargs), ("--tasks", args.tasks),
+                      ("--out", args.out), ("--label", args.label), ("--dtype", args.dtype),
+                      ("--device", args.device), ("--backend", args.backend),
+                      ("--reference-dir", args.reference_dir),
+                      ("--threads", None if threads is None else str(threads))):
+        if val is not None:
+            out += [flag, val]
+    return out + [f for f, on in (("--quick", args.quick), ("--rerun", args.rerun)) if on]
+
+
+def _run_shards(args, started: float) -> None:
+    """``--jobs n``: n processes ``--shard k/n`` on this machine; their logs in
+    ``<out>/logs/``. Returns when all have ended (Ctrl-C stops them)."""
+    import os
+    import subprocess
+    import time
+    from pathlib import Path
+
+    n = args.jobs
+    threads = args.threads or max(1, (os.cpu_count() or 1) // n)
+    logs = Path(args.out) / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    procs = []
+    try:
+        for k in range(1, n + 1):
+            log = logs / f"run-{stamp}-shard{k}of{n}.log"
+            cmd = [sys.executable, "-m", "umlip", "bench", "run", *_run_args(args, threads),
+                   "--shard", f"{k}/{n}", "--started", repr(started), "--no-progress"]
+            procs.append((k, log, subprocess.Popen(cmd, stdout=open(log, "w"),
+                                                   stderr=subprocess.STDOUT)))
+        print(f"{n} shards running ({threads} thread(s) each), logs: {logs}/run-{stamp}-*",
+              flush=True)
+        for k, log, p in procs:
+            rc = p.wait()
+            print(f"shard {k}/{n} ended (exit {rc}; {log})", flush=True)
+    finally:
+        for _, _, p in procs:
+            if p.poll() is None:
+                p.terminate()
 
 
 def _cmd_run(args) -> int:
@@ -11,18 +68,35 @@ def _cmd_run(args) -> int:
     from umlip.bench.report import load_results, summary_table
     from umlip.bench.runner import parse_tasks, run_benchmark
 
+    import time
+
+    started = time.time()
     tasks = parse_tasks(args.tasks)
+    shard = parse_shard(args.shard) if args.shard else (0, 1)
+    if args.jobs < 1:
+        raise ValueError(f"--jobs {args.jobs}: need at least 1")
+    if args.jobs > 1:
+        if args.shard:
+            raise ValueError("--jobs and --shard exclude each other")
+        _run_shards(args, started)  # then finish here: whatever a failed shard left undone
     kwargs = json.loads(args.calculator_kwargs) if args.calculator_kwargs else None
     calc, info = make_calculator(model=args.model, calculator=args.calculator,
                                  calculator_kwargs=kwargs, dtype=args.dtype,
                                  device=args.device, num_threads=args.threads)
     root = run_benchmark(calc, info, tasks, args.out, quick=args.quick,
                          reference_dir=args.reference_dir, backend=args.backend,
-                         label=args.label, progress=not args.no_progress, rerun=args.rerun)
+                         label=args.label, progress=not args.no_progress,
+                         rerun=args.rerun and args.jobs <= 1, shard=shard,
+                         started=args.started or started)
     man, res = load_results(root)
     print(f"\nresults: {root}")
     print(summary_table({man["label"]: res}))
-    bad = {n: e for n, e in man["tasks"].items() if n in tasks and e["status"] != "done"}
+    bad = {n: e for n, e in man["tasks"].items() if n in tasks and e["status"] not in (
+        "done", "partial")}
+    for n, e in man["tasks"].items():
+        if n in tasks and e["status"] == "partial":
+            print(f"{n}: partial: pieces left to other shards; the last shard to finish "
+                  "writes the result", file=sys.stderr)
     for n, e in bad.items():
         print(f"{n}: {e['status']}: {e.get('error') or '; '.join(e.get('piece_errors', []))}",
               file=sys.stderr)
@@ -75,6 +149,15 @@ def add_bench_parser(sub) -> None:
     r.add_argument("--rerun", action="store_true",
                    help="recompute finished task results (cached pieces are still reused)")
     r.add_argument("--no-progress", action="store_true")
+    r.add_argument("--jobs", type=int, default=1,
+                   help="run n processes on this machine that split the MD tasks' "
+                        "trajectories (reactive_md) and systems (hot_md); threads per "
+                        "process: --threads or cores/n")
+    r.add_argument("--started", type=float, help=argparse.SUPPRESS)  # set by --jobs
+    r.add_argument("--shard", metavar="I/N",
+                   help="be shard I of N processes (e.g. array jobs of a cluster, one "
+                        "results dir): compute only this shard's MD pieces; the last shard to "
+                        "finish writes the result")
     r.set_defaults(func=_cmd_run)
 
     p = bs.add_parser("report", help="Markdown report comparing results dirs side by side")

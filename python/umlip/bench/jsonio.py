@@ -92,6 +92,13 @@ class Cache:
             return not self._mem
         return not any(self.root.rglob("*.json"))
 
+    def written_before(self, t: float) -> bool:
+        """Some piece (in this cache or its children) was stored before epoch time ``t``
+        (in memory: any piece)."""
+        if self.root is None:
+            return not self.empty()
+        return any(p.stat().st_mtime < t for p in self.root.rglob("*.json"))
+
     def get(self, key: str) -> Optional[Any]:
         if self.root is None:
             return self._mem.get(key)
@@ -111,9 +118,35 @@ class Cache:
             write_json(self._path(key), value)
         return value
 
+    def put_first(self, key: str, value: Any) -> Any:
+        """Store ``value`` unless ``key`` exists; return the stored value. Two processes
+        computing the same piece (shards that both need the relaxed slab) end up using the
+        same one: the first written, never a mix."""
+        value = to_jsonable(value)
+        if self.root is None:
+            return self._mem.setdefault(key, value)
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = write_json(path.with_name(path.name + f".new{os.getpid()}"), value)
+        try:
+            os.link(tmp, path)              # atomic, and fails if the piece exists
+        except FileExistsError:
+            stored = self.get(key)
+            if stored is not None:
+                os.unlink(tmp)
+                return stored
+            os.replace(tmp, path)           # the existing file was damaged: replace it
+            return value
+        except OSError:                     # no hard links on this file system
+            os.replace(tmp, path)
+            return value
+        os.unlink(tmp)
+        return value
+
     def compute(self, key: str, fn: Callable[[], Any]) -> Any:
-        """The cached value for ``key``, computing and storing ``fn()`` if absent."""
+        """The cached value for ``key``, computing and storing ``fn()`` if absent (if another
+        process stored it meanwhile, its value)."""
         hit = self.get(key)
         if hit is not None:
             return hit
-        return self.put(key, fn())
+        return self.put_first(key, fn())

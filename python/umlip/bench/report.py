@@ -168,6 +168,7 @@ def write_report(result_dirs: Sequence[PathLike], out_dir: PathLike) -> Path:
         ts = "; ".join(f"{n}: {e.get('status')}, {e.get('backend', '-')}, "
                        f"{'≥ ' if e.get('compute_time_incomplete') else ''}"
                        f"{e.get('compute_wall_time_s', e.get('wall_time_s', 0)):.0f} s"
+                       + (f" ({e['shards']} shards)" if e.get("shards") else "")
                        for n, e in man.get("tasks", {}).items())
         quick = any(e.get("quick") for e in man.get("tasks", {}).values())
         md.append(f"| {label} | {desc} | {ts} | {'yes (smoke settings)' if quick else 'no'} |")
@@ -175,6 +176,10 @@ def write_report(result_dirs: Sequence[PathLike], out_dir: PathLike) -> Path:
            for e in man.get("tasks", {}).values()):
         md += ["", "≥: the task resumed from pieces that an interrupted earlier run computed; "
                "that run's time was not recorded."]
+    if any(e.get("shards") for man in manifests.values()
+           for e in man.get("tasks", {}).values()):
+        md += ["", "(n shards): the task's pieces were split over n processes (`--jobs`, "
+               "`--shard`); its compute time is the sum of their wall times."]
     md += ["", "## DFT references", ""] + _references_section(models)
     for tname, cls in TASKS.items():
         per = {lab: res[tname] for lab, res in models.items() if tname in res}

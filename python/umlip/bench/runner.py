@@ -10,12 +10,22 @@ Layout of ``<out>/<label>/``::
 A rerun skips tasks whose result exists with the same settings fingerprint and, inside an
 unfinished task, every cached piece. A results directory belongs to one calculator: running
 another model into it is refused.
+
+Shards (``shard=(i, n)``; ``umlip bench run --shard i/n`` or ``--jobs n``): n processes, on
+one machine or several sharing the directory, split the pieces of the shardable tasks
+(reactive_md trajectories, hot_md systems); shard 0 also runs the other tasks whole. A shard
+that finishes its pieces while others still run records the task as ``partial``; the last one
+to finish finds every piece cached and writes the result. Its compute time is the sum of the
+shards' wall times (``<task>/cache/<fp>/_shards/``). The numbers do not depend on the split:
+every trajectory is seeded by its own index, and pieces all shards need (the relaxed slab)
+are stored first-writer-wins.
 """
 from __future__ import annotations
 
+import socket
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from umlip.bench.calculators import safe_label
 from umlip.bench.jsonio import Cache, PathLike, read_json, write_json
@@ -41,8 +51,13 @@ def _identity(info: Dict[str, Any]) -> Dict[str, Any]:
 def run_benchmark(calc, calculator_info: Dict[str, Any], tasks: Sequence[str],
                   out: PathLike, quick: bool = False, reference_dir: Optional[PathLike] = None,
                   backend: str = "ase", label: Optional[str] = None, progress: bool = True,
-                  rerun: bool = False, plots: bool = True) -> Path:
-    """Run ``tasks`` with ``calc`` into ``<out>/<label>``; returns that directory."""
+                  rerun: bool = False, plots: bool = True,
+                  shard: Tuple[int, int] = (0, 1), started: Optional[float] = None) -> Path:
+    """Run ``tasks`` with ``calc`` into ``<out>/<label>``; returns that directory.
+
+    ``shard=(i, n)``: this process is shard ``i`` (0-based) of ``n`` (see the module doc).
+    ``started``: when the run began (epoch seconds; shards of one ``--jobs`` run share it):
+    cached pieces written before it come from an earlier run, whose time was not recorded."""
     from umlip import __version__
 
     label = label or calculator_info.get("label", "model")
@@ -60,14 +75,23 @@ def run_benchmark(calc, calculator_info: Dict[str, Any], tasks: Sequence[str],
     manifest.update({"label": label, "calculator": calculator_info,
                      "umlip_version": __version__, "reference_dir": str(reference_dir or ""),
                      "created": manifest.get("created") or time.strftime("%Y-%m-%dT%H:%M:%S")})
+    i_shard, n_shards = shard
+    if not (n_shards >= 1 and 0 <= i_shard < n_shards):
+        raise ValueError(f"shard {i_shard + 1}/{n_shards}: need 1 <= i <= n")
     for name in tasks:
         entry = manifest["tasks"].get(name, {})
         rpath = root / name / "result.json"
         t0 = time.time()
+        cls = get_task(name)
+        split = n_shards > 1 and cls.shardable
+        if n_shards > 1 and not split and i_shard != 0:
+            if progress:
+                print(f"[{name}] not split into shards: shard 1/{n_shards} runs it", flush=True)
+            continue
         try:
             cache = Cache(root / name / "cache")
-            task = get_task(name)(quick=quick, reference_dir=reference_dir, backend=backend,
-                                  progress=progress, cache=cache)
+            task = cls(quick=quick, reference_dir=reference_dir, backend=backend,
+                       progress=progress, cache=cache, shard=shard if split else (0, 1))
             fp = task.fingerprint()
             if not rerun and entry.get("status") == "done" and entry.get("fingerprint") == fp \
                     and rpath.is_file():
@@ -81,8 +105,34 @@ def run_benchmark(calc, calculator_info: Dict[str, Any], tasks: Sequence[str],
                 if timed else 0.0
             # pieces left by an interrupted earlier process: their time was never recorded
             untimed = entry.get("compute_time_incomplete", False) if timed else \
-                not cache.child(pieces).empty()
+                cache.child(pieces).written_before(started or t0)
             res = task.run(calc, calculator_info)
+            if task.deferred:       # the other shards may have finished theirs meanwhile
+                res = task.run(calc, calculator_info)
+            compute = None      # None: this run's wall time
+            if split:
+                shards = cache.child(pieces)
+                shards.put(f"_shards/{i_shard + 1}of{n_shards}", {
+                    "wall_time_s": time.time() - t0, "resumed": untimed,
+                    "host": socket.gethostname(),
+                    "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                    "pieces_left_to_other_shards": len(set(task.deferred))})
+                if task.deferred:
+                    left = len(set(task.deferred))
+                    if progress:
+                        print(f"[{name}] shard {i_shard + 1}/{n_shards}: own pieces done, "
+                              f"{left} still with other shards; the last shard to finish "
+                              "writes the result", flush=True)
+                    manifest = _record(mpath, manifest, name, {
+                        "status": "partial", "fingerprint": fp, "pieces": pieces,
+                        "quick": quick, "backend": backend,
+                        "shard": f"{i_shard + 1}/{n_shards}",
+                        "pieces_left_to_other_shards": left,
+                        "wall_time_s": time.time() - t0})
+                    continue
+                done = [shards.get(f"_shards/{k + 1}of{n_shards}") for k in range(n_shards)]
+                compute = sum(d["wall_time_s"] for d in done if d)
+                untimed = untimed or any(d is None or d.get("resumed") for d in done)
             res.save(rpath)
             pngs = task.plot(root / name / "plots") if plots else []
             wall = time.time() - t0
@@ -90,9 +140,11 @@ def run_benchmark(calc, calculator_info: Dict[str, Any], tasks: Sequence[str],
                      "fingerprint": fp, "pieces": pieces, "quick": quick,
                      "backend": res.backend, "result": str(rpath.relative_to(root)),
                      "plots": [str(Path(p).relative_to(root)) for p in pngs],
-                     "wall_time_s": wall, "compute_wall_time_s": max(wall, spent),
+                     "wall_time_s": wall, "compute_wall_time_s": max(wall if compute is None else compute, spent),
                      "compute_time_incomplete": untimed,
                      "piece_errors": [e["piece"] + ": " + e["error"] for e in res.errors]}
+            if split:
+                entry["shards"] = n_shards
         except Exception as exc:  # noqa: BLE001 - record and continue with the other tasks
             import traceback
 
@@ -111,6 +163,10 @@ def _record(mpath: Path, manifest: Dict[str, Any], name: str,
     the same directory (another task of the same model, started meanwhile) keeps its
     entries."""
     current = read_json(mpath) if mpath.is_file() else {}
+    old = current.get("tasks", {}).get(name, {})
+    if entry.get("status") == "partial" and old.get("status", "").startswith("done") and \
+            old.get("fingerprint") == entry.get("fingerprint"):
+        entry = old         # a shard that finished earlier must not undo the last one's result
     tasks = dict(current.get("tasks", {}), **{name: entry})
     manifest = dict(manifest, tasks=tasks, updated=time.strftime("%Y-%m-%dT%H:%M:%S"))
     write_json(mpath, manifest)

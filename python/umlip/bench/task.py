@@ -8,6 +8,11 @@
 Work is split into pieces cached in ``cache`` (a :class:`~umlip.bench.jsonio.Cache`), keyed
 by a fingerprint of the settings and the reference hashes, so an interrupted run resumes and
 a run with different settings does not reuse stale pieces.
+
+Tasks whose pieces are independent (MD trajectories; hot-MD systems) can be split across
+processes or machines: ``shard=(i, n)`` computes only the pieces ``index % n == i`` and
+takes the others from the cache when they are there; the ones still missing are listed in
+``deferred`` (the result is then incomplete: see :mod:`umlip.bench.runner`).
 """
 from __future__ import annotations
 
@@ -16,7 +21,7 @@ import time
 import traceback
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Dict, List, Optional, Sequence, Type
+from typing import Any, ClassVar, Dict, List, Optional, Sequence, Tuple, Type
 
 from ase.calculators.calculator import Calculator
 
@@ -24,6 +29,10 @@ from umlip.bench.calculators import describe
 from umlip.bench.jsonio import Cache, PathLike, fingerprint, read_json, to_jsonable, write_json
 from umlip.bench.progress import Progress
 from umlip.bench.references import Reference, load_reference
+
+
+class PieceDeferred(Exception):
+    """A piece that another shard computes is not in the cache yet."""
 
 
 @dataclass
@@ -123,10 +132,13 @@ class Task:
     piece_independent: ClassVar[Sequence[str]] = ()
     #: bump when the content of cached pieces changes (old caches are then not reused)
     version: ClassVar[int] = 1
+    #: the task computes its pieces through :meth:`piece` with an index (``--shard``)
+    shardable: ClassVar[bool] = False
 
     def __init__(self, settings: Any = None, quick: bool = False,
                  reference_dir: Optional[PathLike] = None, cache: Optional[Cache] = None,
-                 progress: bool = True, backend: str = "ase"):
+                 progress: bool = True, backend: str = "ase",
+                 shard: Tuple[int, int] = (0, 1)):
         self.settings = settings if settings is not None else (
             self.Settings.quick() if quick else self.Settings())
         self.refs: Dict[str, Optional[Reference]] = {
@@ -135,6 +147,13 @@ class Task:
         self.cache = self._cache_root
         self.show_progress = progress
         self.backend = backend
+        i, n = shard
+        if not (n >= 1 and 0 <= i < n):
+            raise ValueError(f"shard {i + 1}/{n}: need 1 <= i <= n")
+        if n > 1 and not self.shardable:
+            raise ValueError(f"task {self.name} cannot be split into shards")
+        self.shard = (i, n)
+        self.deferred: List[str] = []
         self.result: Optional[TaskResult] = None
 
     # -- helpers for subclasses -------------------------------------------------------------
@@ -160,11 +179,27 @@ class Task:
                                "compared but marked partial")
         return out
 
+    def piece(self, key: str, fn, index: int):
+        """The cached piece ``key``; if absent, ``fn()`` computed and stored when this
+        process's shard owns ``index`` (``index % n == i``), else :class:`PieceDeferred`
+        (the key is added to ``deferred``)."""
+        hit = self.cache.get(key)
+        if hit is not None:
+            return hit
+        i, n = self.shard
+        if index % n != i:
+            self.deferred.append(key)
+            raise PieceDeferred(key)
+        return self.cache.compute(key, fn)
+
     @staticmethod
     def guarded(result: TaskResult, piece: str, fn, *args, **kwargs):
-        """Run one independent piece; on failure record the error and return None."""
+        """Run one independent piece; on failure record the error and return None (also
+        None, without an error, for a piece left to another shard)."""
         try:
             return fn(*args, **kwargs)
+        except PieceDeferred:
+            return None
         except Exception as exc:  # noqa: BLE001 - a failing piece must not stop the task
             result.errors.append({"piece": piece, "error": f"{type(exc).__name__}: {exc}",
                                   "traceback": traceback.format_exc(limit=4)})
@@ -202,6 +237,7 @@ class Task:
         t0 = time.time()
         settings = asdict(self.settings)
         self.cache = self._cache_root.child(self.fingerprint(pieces=True))
+        self.deferred = []
         res = self._run(calc)
         res.task = self.name
         res.calculator = calculator_info or describe(calc)

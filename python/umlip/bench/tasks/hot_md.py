@@ -92,6 +92,7 @@ class HotMDTask(Task):
     Settings = HotMDSettings
     Result = HotMDResult
     reference_names = ("h_cu111",)
+    shardable = True        # one shard unit per system (--shard / --jobs)
 
     def reference_inputs(self):
         # the trajectories depend on the DFT lattice constant only
@@ -104,8 +105,8 @@ class HotMDTask(Task):
         crit = Criteria(**s.criteria)
         a0, _ = dft_lattice_constant(self.refs["h_cu111"])
         prog = self.progress(len(s.systems) * len(s.temperatures_K))
-        for name in s.systems:
-            d = self.guarded(res, name, self._system, calc, backend, crit, name, a0, prog)
+        for i, name in enumerate(s.systems):
+            d = self.guarded(res, name, self._system, calc, backend, crit, name, a0, prog, i)
             if d is not None:
                 res.systems[name] = d
         prog.close()
@@ -127,9 +128,11 @@ class HotMDTask(Task):
             return relax(at, calc, fmax=s.relax_fmax, steps=200)
         raise ValueError(f"unknown system {name!r}; systems: {', '.join(SYSTEMS)}")
 
-    def _system(self, calc, backend, crit: Criteria, name: str, a0: float, prog):
-        s, c = self.settings, self.cache
-        state = c.compute(f"{name}/initial", lambda: self._initial(calc, name, a0))
+    def _system(self, calc, backend, crit: Criteria, name: str, a0: float, prog, index: int):
+        """One system heated step by step; ``index``: its shard unit (steps are sequential,
+        so a system is never split)."""
+        s = self.settings
+        state = self.piece(f"{name}/initial", lambda: self._initial(calc, name, a0), index)
         n = len(state["numbers"])
         dt = s.timestep_fs[name]
         segments: List[Dict[str, Any]] = []
@@ -169,7 +172,7 @@ class HotMDTask(Task):
                         break
                 return {"segments": segs, "state": atoms_to_record(at, velocities=True)}
 
-            step = c.compute(f"{name}/T{T:g}", work)
+            step = self.piece(f"{name}/T{T:g}", work, index)
             segments += step["segments"]
             state = step["state"]
             prog.update(info=f"{name} {T:g} K")

@@ -143,6 +143,7 @@ class ReactiveMDTask(Task):
     reference_names = ("h_cu111",)
     piece_independent = ("energies_eV", "n_trajectories", "n_boot", "ci_level", "keep_series",
                          "drift_check")
+    shardable = True        # trajectories are independent: --shard / --jobs split them
 
     def reference_inputs(self):
         # the trajectories depend on the DFT lattice constant only
@@ -160,23 +161,29 @@ class ReactiveMDTask(Task):
         res.setup = {"a0": a0, "a0_source": src, "slab_atoms": len(slab["numbers"]),
                      "h2_bond_model": r_eq, "slab_converged": slab["optimizer_converged"]}
         prog = self.progress(len(s.energies_eV) * s.n_trajectories)
-        for e_in in s.energies_eV:
+        n_e, n_half = len(s.energies_eV), min(s.drift_check, s.n_trajectories)
+        for ie, e_in in enumerate(s.energies_eV):
             trajs, by_k = [], {}
             for k in range(s.n_trajectories):
-                t = self.guarded(res, f"E={e_in} traj {k}", c.compute,
+                n_err = len(res.errors)
+                t = self.guarded(res, f"E={e_in} traj {k}", self.piece,
                                  f"E{1000 * e_in:.0f}meV/traj{k:03d}",
-                                 lambda: self._trajectory(calc, backend, slab, r_eq, e_in, k))
+                                 lambda: self._trajectory(calc, backend, slab, r_eq, e_in, k),
+                                 ie * s.n_trajectories + k)
                 if t is not None:
                     trajs.append(t)
                     by_k[k] = t
-                prog.update(info=f"E={e_in:g} eV #{k}: {t['outcome'] if t else 'failed'}")
+                prog.update(info=f"E={e_in:g} eV #{k}: " + (
+                    t["outcome"] if t else "failed" if len(res.errors) > n_err
+                    else "another shard's"))
             halves = []
-            for k in [k for k in range(s.drift_check) if k in by_k]:
-                t = self.guarded(res, f"E={e_in} traj {k} at dt/2", c.compute,
+            for k in range(n_half):
+                t = self.guarded(res, f"E={e_in} traj {k} at dt/2", self.piece,
                                  f"E{1000 * e_in:.0f}meV/traj{k:03d}_halfdt",
                                  lambda: self._trajectory(calc, backend, slab, r_eq, e_in, k,
-                                                          refine=2))
-                if t is not None:
+                                                          refine=2),
+                                 n_e * s.n_trajectories + ie * n_half + k)
+                if t is not None and k in by_k:
                     halves.append((k, by_k[k], t))
             res.energies.append(self._row(e_in, trajs, halves))
         prog.close()
