@@ -118,14 +118,17 @@ reference: $(STAMPS)/env-ref
 REPORT_MODELS := 7net-0 7net-l3i5 7net-mf-0:pbe
 REPORT_TASKS ?= all
 REPORT_OUT  ?= docs/results/runs
-# REPORT_JOBS=n: n processes per model split the MD trajectories (umlip bench run --jobs)
+# REPORT_JOBS=n: n processes per model split the MD trajectories (umlip bench run --jobs).
+# One torch thread per process, as the committed runs: a thread count fixes the order of float
+# sums, so resumed MD continues exactly as it began.
 REPORT_JOBS ?= 1
 report: $(STAMPS)/install $(STAMPS)/env-chgnet
 	for m in $(REPORT_MODELS); do $(VENV)/bin/umlip bench run --model $$m --backend lammps \
-	  --tasks $(REPORT_TASKS) --out $(REPORT_OUT) --jobs $(REPORT_JOBS) || exit 1; done
+	  --tasks $(REPORT_TASKS) --out $(REPORT_OUT) --jobs $(REPORT_JOBS) --threads 1 \
+	  || exit 1; done
 	$(VENV_CHGNET)/bin/umlip bench run --calculator chgnet.model.dynamics:CHGNetCalculator \
 	  --calculator-kwargs '{"use_device": "cpu"}' --label chgnet --tasks $(REPORT_TASKS) \
-	  --out $(REPORT_OUT) --jobs $(REPORT_JOBS)
+	  --out $(REPORT_OUT) --jobs $(REPORT_JOBS) --threads 1
 	$(VENV)/bin/umlip bench report $(REPORT_OUT) -o docs/results/
 
 clean:

@@ -40,7 +40,8 @@ class UMLIPCalculator(Calculator):
                  dtype: Optional[str] = None, num_threads: Optional[int] = None, **kwargs):
         super().__init__(**kwargs)
         self.model = load_model(model, device=device, dtype=dtype, num_threads=num_threads)
-        self.parameters.update(model=str(model), device=device, dtype=self.model.dtype)
+        self.parameters.update(model=str(model), device=device, dtype=self.model.dtype,
+                               num_threads=num_threads)
 
     def calculate(self, atoms=None, properties: Sequence[str] = ("energy",),
                   system_changes=all_changes):

@@ -106,6 +106,24 @@ def test_lammps_backend_reproduces_the_ase_trajectory(sevenn_model):
     assert np.allclose(xl[:2], a0.positions[:2])                     # fixed atoms stayed
 
 
+def test_lammps_backend_runs_with_the_calculators_threads(sevenn_model):
+    """The pair style gets the calculator's thread count (LAMMPS alone would take
+    $OMP_NUM_THREADS or 1, and --threads would silently not apply to the MD)."""
+    from umlip import UMLIPCalculator
+    from umlip._core import get_num_threads, set_num_threads
+    from umlip.bench.md import LAMMPSBackend
+
+    before = get_num_threads()
+    try:
+        calc = UMLIPCalculator(sevenn_model, dtype="float64", num_threads=3)
+        a = bulk("Cu", "fcc", a=3.62, cubic=True)
+        set_num_threads(1)
+        LAMMPSBackend().run(a, calc, ensemble="nve", timestep_fs=1.0, n_steps=2)
+        assert get_num_threads() == 3          # set by pair_style umlip ... threads 3
+    finally:
+        set_num_threads(before)
+
+
 def test_structure_events_on_constructed_configurations():
     crit = Criteria()
     cu = bulk("Cu", "fcc", a=3.6, cubic=True)

@@ -123,7 +123,9 @@ class LAMMPSBackend:
     velocities and the potential energy are copied back into the Atoms, so ``check`` /
     ``observe`` and the recorded kinetic energy / temperature are computed exactly as for
     the ASE backend. Needs a umlip model: ``model_file`` or a UMLIPCalculator (its file is
-    used; the calculator itself is not called). Only FixAtoms constraints are supported.
+    used; the calculator itself is not called, but its device and thread count go to the
+    pair style: LAMMPS would otherwise take $OMP_NUM_THREADS or 1). Only FixAtoms
+    constraints are supported.
     """
 
     name = "lammps"
@@ -131,13 +133,18 @@ class LAMMPSBackend:
     def __init__(self, model_file: Optional[str] = None, dtype: Optional[str] = None):
         self.model_file, self.dtype = model_file, dtype
 
-    def _model(self, calc) -> Tuple[str, str]:
+    def _model(self, calc) -> Tuple[str, str, str]:
+        """(model file, dtype, pair style keywords for the calculator's device/threads)."""
         m = getattr(calc, "model", None)
         path = self.model_file or getattr(m, "path", None)
         if path is None:
             raise ValueError("the LAMMPS backend needs a umlip model file (--model), not an "
                              f"arbitrary ASE calculator ({type(calc).__name__})")
-        return str(path), self.dtype or str(getattr(m, "dtype", "float64"))
+        par = getattr(calc, "parameters", None) or {}
+        extra = f"device {par.get('device') or 'cpu'}"
+        if par.get("num_threads"):
+            extra += f" threads {int(par['num_threads'])}"
+        return str(path), self.dtype or str(getattr(m, "dtype", "float64")), extra
 
     def run(self, atoms: Atoms, calc, *, ensemble: str, timestep_fs: float, n_steps: int,
             temperature_K: Optional[float] = None, friction_per_fs: float = 0.01,
@@ -149,7 +156,7 @@ class LAMMPSBackend:
         from umlip.lammps import open_lammps
         from umlip.testing.lammps_runner import setup_case
 
-        model, dtype = self._model(calc)
+        model, dtype, pair_extra = self._model(calc)
         if any(not isinstance(c, FixAtoms) for c in atoms.constraints):
             raise ValueError("the LAMMPS backend supports FixAtoms constraints only")
         if ensemble not in ("nve", "langevin"):
@@ -175,7 +182,8 @@ class LAMMPSBackend:
 
         try:
             setup_case(lmp, {"symbols": atoms.get_chemical_symbols(), "positions": wrapped,
-                             "cell": np.array(atoms.cell), "pbc": [True] * 3}, model, dtype)
+                             "cell": np.array(atoms.cell), "pbc": [True] * 3}, model, dtype,
+                       pair_extra)
             local("v")[:] = atoms.get_velocities()[np.array(local("id")) - 1] * to_lmp_v
             lmp.command("compute bench_xu all property/atom xu yu zu")
             if fixed:
