@@ -48,6 +48,10 @@ def test_two_shards_give_the_serial_numbers(serial, tmp_path, data_dir):
     assert not (root / "reactive_md" / "result.json").exists()
     trajs = sorted(p.name for p in root.glob("reactive_md/cache/*/E*/*.json"))
     assert trajs and len(trajs) < len(list(serial.glob("reactive_md/cache/*/E*/*.json")))
+    assert main(["bench", "report", str(tmp_path), "-o", str(tmp_path / "rep")]) == 0
+    md = (tmp_path / "rep" / "README.md").read_text()
+    left = man["tasks"]["reactive_md"]["pieces_left_to_other_shards"]
+    assert f"reactive_md: partial (shard 1/2 done, {left} pieces with other shards)" in md
 
     assert _run(tmp_path, data_dir, "--shard", "2/2") == 0
     man = json.loads((root / "manifest.json").read_text())

@@ -33,6 +33,14 @@ def load_results(result_dir: Path) -> Tuple[Dict[str, Any], Dict[str, TaskResult
     return manifest, res
 
 
+def _status(entry: Dict[str, Any]) -> str:
+    """A manifest task entry's status; a shard's partial entry says what it waits for."""
+    if entry.get("status") == "partial":
+        return (f"partial (shard {entry.get('shard', '?')} done, "
+                f"{entry.get('pieces_left_to_other_shards', '?')} pieces with other shards)")
+    return str(entry.get("status"))
+
+
 def fmt(v: Optional[float], unit: str = "") -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "—"
@@ -165,7 +173,7 @@ def write_report(result_dirs: Sequence[PathLike], out_dir: PathLike) -> Path:
         desc = ci.get("content_hash") and f"{ci.get('family', '')} `{_file_name(ci)}` " \
             f"hash `{ci.get('content_hash')}` {ci.get('dtype', '')}" or ci.get("factory") or \
             ci.get("class", "")
-        ts = "; ".join(f"{n}: {e.get('status')}, {e.get('backend', '-')}, "
+        ts = "; ".join(f"{n}: {_status(e)}, {e.get('backend', '-')}, "
                        f"{'≥ ' if e.get('compute_time_incomplete') else ''}"
                        f"{e.get('compute_wall_time_s', e.get('wall_time_s', 0)):.0f} s"
                        + (f" ({e['shards']} shards)" if e.get("shards") else "")
