@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -85,6 +86,33 @@ def test_jobs_runs_shards_in_parallel_processes(serial, tmp_path, data_dir, caps
     md = (tmp_path / "rep" / "README.md").read_text()
     assert re.search(r"reactive_md: done, ase, \d+ s \(2 shards\)", md)
     assert re.search(r"adatom: done, ase, \d+ s[;| ]", md)      # one process ran it whole
+
+
+def test_a_piece_its_shard_failed_is_retried_by_the_last_shard(serial, tmp_path, data_dir,
+                                                               monkeypatch):
+    """Shard 1's first trajectory raises: shard 1 records it and leaves; shard 2, the last of
+    the run to end, finds the piece missing, retries it and writes the serial numbers."""
+    from umlip.bench.tasks.reactive_md import ReactiveMDTask
+
+    original = ReactiveMDTask._trajectory
+
+    def flaky(self, calc, backend, slab, r_eq, e_in, k, refine=1):
+        if k == 0 and refine == 1 and e_in == self.settings.energies_eV[0]:
+            raise RuntimeError("node lost")
+        return original(self, calc, backend, slab, r_eq, e_in, k, refine)
+
+    started = ["--started", repr(time.time()), "--tasks", "reactive_md"]
+    monkeypatch.setattr(ReactiveMDTask, "_trajectory", flaky)
+    assert _run(tmp_path, data_dir, "--shard", "1/2", *started) == 1      # says it failed
+    monkeypatch.setattr(ReactiveMDTask, "_trajectory", original)
+    root = tmp_path / "toy_calculator"
+    man = json.loads((root / "manifest.json").read_text())
+    assert man["tasks"]["reactive_md"]["status"] == "partial"
+    assert "node lost" in man["tasks"]["reactive_md"]["piece_errors"][0]
+    assert _run(tmp_path, data_dir, "--shard", "2/2", *started) == 0
+    man = json.loads((root / "manifest.json").read_text())
+    assert man["tasks"]["reactive_md"]["status"] == "done"
+    assert _numbers(root, "reactive_md") == _numbers(serial, "reactive_md")
 
 
 def test_a_shard_that_ends_early_does_not_undo_the_result(tmp_path):

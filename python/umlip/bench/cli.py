@@ -91,8 +91,10 @@ def _cmd_run(args) -> int:
     man, res = load_results(root)
     print(f"\nresults: {root}")
     print(summary_table({man["label"]: res}))
-    bad = {n: e for n, e in man["tasks"].items() if n in tasks and e["status"] not in (
-        "done", "partial")}
+    # a shard's partial task is fine unless one of its own pieces failed
+    ok = [n for n, e in man["tasks"].items()
+          if e["status"] == "done" or (e["status"] == "partial" and not e.get("piece_errors"))]
+    bad = {n: e for n, e in man["tasks"].items() if n in tasks and n not in ok}
     for n, e in man["tasks"].items():
         if n in tasks and e["status"] == "partial":
             print(f"{n}: partial: pieces left to other shards; the last shard to finish "

@@ -15,8 +15,9 @@ Shards (``shard=(i, n)``; ``umlip bench run --shard i/n`` or ``--jobs n``): n pr
 one machine or several sharing the directory, split the pieces of the shardable tasks
 (reactive_md trajectories, hot_md systems); shard 0 also runs the other tasks whole. A shard
 that finishes its pieces while others still run records the task as ``partial``; the last one
-to finish finds every piece cached and writes the result. Its compute time is the sum of the
-shards' wall times (``<task>/cache/<fp>/_shards/``). The numbers do not depend on the split:
+to finish finds every piece cached and writes the result; pieces a shard failed on (recorded
+in its ``partial`` entry) are retried by the last shard of the same run (``started``). The
+compute time is the sum of the shards' wall times (``<task>/cache/<fp>/_shards/``). The numbers do not depend on the split:
 every trajectory is seeded by its own index, and pieces all shards need (the relaxed slab)
 are stored first-writer-wins.
 """
@@ -116,7 +117,15 @@ def run_benchmark(calc, calculator_info: Dict[str, Any], tasks: Sequence[str],
                     "wall_time_s": time.time() - t0, "resumed": untimed,
                     "host": socket.gethostname(),
                     "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                    "finished_epoch": time.time(),
                     "pieces_left_to_other_shards": len(set(task.deferred))})
+                done = [shards.get(f"_shards/{k + 1}of{n_shards}") for k in range(n_shards)]
+                if task.deferred and all(d and d.get("finished_epoch", 0) >= (started or t0)
+                                         for d in done):
+                    # every shard of this run has ended and pieces are still missing: their
+                    # owners failed on them; retry them here, as a serial rerun would
+                    task.shard = (0, 1)
+                    res = task.run(calc, calculator_info)
                 if task.deferred:
                     left = len(set(task.deferred))
                     if progress:
@@ -128,9 +137,9 @@ def run_benchmark(calc, calculator_info: Dict[str, Any], tasks: Sequence[str],
                         "quick": quick, "backend": backend,
                         "shard": f"{i_shard + 1}/{n_shards}",
                         "pieces_left_to_other_shards": left,
-                        "wall_time_s": time.time() - t0})
+                        "wall_time_s": time.time() - t0,
+                        "piece_errors": [e["piece"] + ": " + e["error"] for e in res.errors]})
                     continue
-                done = [shards.get(f"_shards/{k + 1}of{n_shards}") for k in range(n_shards)]
                 compute = sum(d["wall_time_s"] for d in done if d)
                 untimed = untimed or any(d is None or d.get("resumed") for d in done)
             res.save(rpath)
@@ -140,7 +149,8 @@ def run_benchmark(calc, calculator_info: Dict[str, Any], tasks: Sequence[str],
                      "fingerprint": fp, "pieces": pieces, "quick": quick,
                      "backend": res.backend, "result": str(rpath.relative_to(root)),
                      "plots": [str(Path(p).relative_to(root)) for p in pngs],
-                     "wall_time_s": wall, "compute_wall_time_s": max(wall if compute is None else compute, spent),
+                     "wall_time_s": wall,
+                     "compute_wall_time_s": max(wall if compute is None else compute, spent),
                      "compute_time_incomplete": untimed,
                      "piece_errors": [e["piece"] + ": " + e["error"] for e in res.errors]}
             if split:
