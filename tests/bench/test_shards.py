@@ -149,3 +149,11 @@ def test_bad_shard_specs_are_refused(tmp_path, data_dir, capsys):
     from umlip.bench.tasks import get_task
     with pytest.raises(ValueError, match="cannot be split"):
         get_task("phonons")(quick=True, shard=(1, 2))
+
+
+def test_jobs_spread_a_bare_cuda_device_over_the_gpus():
+    from umlip.bench.cli import shard_device
+
+    assert [shard_device("cuda", k, 2) for k in range(4)] == ["cuda:0", "cuda:1"] * 2
+    assert shard_device("cuda", 3, 1) == "cuda" and shard_device("cuda", 3, 0) == "cuda"
+    assert shard_device("cuda:1", 3, 4) == "cuda:1" and shard_device("cpu", 1, 2) == "cpu"

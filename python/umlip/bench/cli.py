@@ -18,12 +18,21 @@ def parse_shard(spec: str) -> Tuple[int, int]:
     return i - 1, n
 
 
-def _run_args(args, threads: Optional[int]) -> List[str]:
+def shard_device(device: str, k: int, n_gpus: int) -> str:
+    """The device of --jobs child ``k`` (0-based): a bare ``cuda`` goes round-robin over the
+    node's ``n_gpus`` GPUs (``cuda:k % n_gpus``); anything else (cpu, cuda:N) is kept.
+    Untested on a GPU (this project has none)."""
+    if device == "cuda" and n_gpus > 1:
+        return f"cuda:{k % n_gpus}"
+    return device
+
+
+def _run_args(args, threads: Optional[int], device: str) -> List[str]:
     """The ``bench run`` options of ``args`` as a command line (for the --jobs children)."""
     out = ["--model", args.model] if args.model else ["--calculator", args.calculator]
     for flag, val in (("--calculator-kwargs", args.calculator_kwargs), ("--tasks", args.tasks),
                       ("--out", args.out), ("--label", args.label), ("--dtype", args.dtype),
-                      ("--device", args.device), ("--backend", args.backend),
+                      ("--device", device), ("--backend", args.backend),
                       ("--reference-dir", args.reference_dir),
                       ("--threads", None if threads is None else str(threads))):
         if val is not None:
@@ -41,6 +50,11 @@ def _run_shards(args, started: float) -> None:
 
     n = args.jobs
     threads = args.threads or max(1, (os.cpu_count() or 1) // n)
+    n_gpus = 0
+    if args.device == "cuda":
+        import torch
+
+        n_gpus = torch.cuda.device_count()
     logs = Path(args.out) / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -48,7 +62,9 @@ def _run_shards(args, started: float) -> None:
     try:
         for k in range(1, n + 1):
             log = logs / f"run-{stamp}-shard{k}of{n}.log"
-            cmd = [sys.executable, "-m", "umlip", "bench", "run", *_run_args(args, threads),
+            dev = shard_device(args.device, k - 1, n_gpus)
+            cmd = [sys.executable, "-m", "umlip", "bench", "run",
+                   *_run_args(args, threads, dev),
                    "--shard", f"{k}/{n}", "--started", repr(started), "--no-progress"]
             procs.append((k, log, subprocess.Popen(cmd, stdout=open(log, "w"),
                                                    stderr=subprocess.STDOUT)))
@@ -141,7 +157,10 @@ def add_bench_parser(sub) -> None:
                    help="tiny settings (few trajectories, short MD, coarse meshes) for tests")
     r.add_argument("--dtype", default="float64", choices=["float32", "float64"],
                    help="umlip model precision")
-    r.add_argument("--device", default="cpu")
+    r.add_argument("--device", default="cpu",
+                   help="cpu (tested), cuda or cuda:N (untested: no GPU here; also passed to "
+                        "the LAMMPS pair style); with --jobs a bare cuda is spread over the "
+                        "node's GPUs, process k on cuda:k%%n")
     r.add_argument("--threads", type=int, help="torch intra-op threads")
     r.add_argument("--backend", default="ase", choices=["ase", "lammps"],
                    help="MD backend of reactive_md / hot_md (lammps: pair_style umlip, "
