@@ -73,6 +73,9 @@ def test_report_two_models_side_by_side(results, data_dir, tmp_path):
             "hot_md.png", "h2_cu111_neb.png"} <= set(pngs)
     for p in pngs:
         assert f"plots/{p}" in md
+    # both ran the quick settings: each task section states them once, no warning
+    assert md.count("Settings (all models; units: settings docstring in `umlip.bench.tasks.") == 3 and "different settings" not in md
+    assert "neb_fmax=" in md.split("(`adatom`)")[1].split("##")[0]
 
 
 def test_references_subcommand(data_dir, capsys):
@@ -211,3 +214,21 @@ def test_summary_cells_name_their_own_md_backend():
     assert "0.200 [lammps]" in p and "0.450 [ase]" in p
     h = rows["| Hot MD bulk_cu: T of first failure"]
     assert "no failure up to 3000 K [lammps]" in h and "no failure up to 3000 K [ase]" in h
+
+
+def test_report_warns_when_models_ran_a_task_with_different_settings():
+    """A side-by-side row of runs with different settings is not a model comparison: the
+    report says so at the top and names the differing keys per model in the section."""
+    from umlip.bench.report import settings_differ, settings_lines
+    from umlip.bench.tasks.reactive_md import ReactiveMDResult
+
+    a = ReactiveMDResult(settings={"timestep_fs": 0.5, "n_trajectories": 20, "seed": 1})
+    b = ReactiveMDResult(settings={"timestep_fs": 0.25, "n_trajectories": 20, "seed": 1})
+    assert settings_differ({"a": {"reactive_md": a}, "b": {"reactive_md": b}}) == ["reactive_md"]
+    assert settings_differ({"a": {"reactive_md": a}, "b": {"reactive_md": a}}) == []
+    lines = settings_lines({"a": a, "b": b})
+    text = "\n".join(lines)
+    assert "`n_trajectories=20; seed=1`" in text and "timestep_fs=`0.5`" in text
+    assert "**Warning: the models ran this task with different settings** (timestep_fs)" in text
+    assert "- *b*: timestep_fs=`0.25`" in lines
+    assert "Warning" not in "\n".join(settings_lines({"a": a, "b": a}))

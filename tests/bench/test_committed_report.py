@@ -41,3 +41,15 @@ def test_committed_runs_used_the_committed_references(data_dir):
                 if st.get("sha256") and st["sha256"] != current.get(name, st["sha256"]):
                     stale.append(f"{label}/{task}: {name}")
     assert not stale, stale
+
+
+def test_committed_report_is_complete_and_like_for_like():
+    """Every model has every task, finished with full (not smoke) settings, and all models
+    ran each task with the same settings (else a summary row compares settings)."""
+    from umlip.bench.report import settings_differ
+    models = _models()
+    missing = [f"{label}/{t}" for label, (man, res) in models.items() for t in TASKS
+               if t not in res or man["tasks"][t].get("status") != "done"
+               or man["tasks"][t].get("quick")]
+    assert not missing, missing
+    assert settings_differ({k: v[1] for k, v in models.items()}) == []

@@ -9,6 +9,7 @@ provenance, and one section per task with plots overlaying all models
 """
 from __future__ import annotations
 
+import json
 import math
 import os
 import sys
@@ -134,6 +135,45 @@ def _references_section(models: Dict[str, Dict[str, TaskResult]]) -> List[str]:
     return out
 
 
+def _compact(v: Any) -> str:
+    """A settings value on one line: JSON without spaces after separators."""
+    return json.dumps(v, sort_keys=True, separators=(",", ":"))
+
+
+def settings_lines(per: Dict[str, TaskResult], where: str = "") -> List[str]:
+    """Markdown lines stating a task's settings; where the models ran with different
+    settings, a warning naming each differing key and each model's value (a side-by-side
+    table of runs made with different settings compares the settings, not the models)."""
+    if not per:
+        return []
+    keys = sorted(set().union(*(r.settings.keys() for r in per.values())))
+    differ = [k for k in keys
+              if len({_compact(r.settings.get(k)) for r in per.values()}) > 1]
+    first = next(iter(per.values())).settings
+    same = "; ".join(f"{k}={_compact(first.get(k))}" for k in keys if k not in differ)
+    who = "all models" if len(per) > 1 else next(iter(per))
+    units = f"; units: settings docstring in `{where}`" if where else ""
+    out = [f"Settings ({who}{units}): `{same}`", ""]
+    if differ:
+        out += [f"**Warning: the models ran this task with different settings** "
+                f"({', '.join(differ)}); their rows in the summary table are not a "
+                f"like-for-like comparison.", ""]
+        out += [f"- *{lab}*: " + "; ".join(f"{k}=`{_compact(r.settings.get(k))}`"
+                                            for k in differ) for lab, r in per.items()]
+        out.append("")
+    return out
+
+
+def settings_differ(models: Dict[str, Dict[str, TaskResult]]) -> List[str]:
+    """Names of the tasks whose settings differ between models."""
+    out = []
+    for tname in TASKS:
+        per = [res[tname].settings for res in models.values() if tname in res]
+        if len({_compact(s) for s in per}) > 1:
+            out.append(tname)
+    return out
+
+
 def load_models(dirs: Sequence[Path]) -> Tuple[Dict[str, Dict[str, Any]],
                                                 Dict[str, Dict[str, TaskResult]]]:
     """({label: manifest}, {label: {task: result}}) of results directories; a label that
@@ -165,7 +205,13 @@ def write_report(result_dirs: Sequence[PathLike], out_dir: PathLike) -> Path:
           + ", ".join(f"`{d}`" for d in dirs) + ".", "",
           "Units: eV, Å, eV/Å, K, THz. Model cells: value (deviation from DFT). "
           "DFT = PBE (GPAW plane waves for the solids and surfaces, PySCF def2-TZVP for the "
-          "molecules).", "", "## Summary", "", summary_table(models), "", "## Models", "",
+          "molecules).", ""]
+    differ = settings_differ(models)
+    if differ:
+        md += [f"**Warning: models ran {', '.join(f'`{t}`' for t in differ)} with different "
+               "settings; those rows compare settings as well as models (see the task "
+               "sections).**", ""]
+    md += ["## Summary", "", summary_table(models), "", "## Models", "",
           "| Model | Calculator | Tasks (status, backend, compute time) | Quick |",
           "|---|---|---|---|"]
     for label, man in manifests.items():
@@ -198,7 +244,7 @@ def write_report(result_dirs: Sequence[PathLike], out_dir: PathLike) -> Path:
         md += ["", f"## {cls.title} (`{tname}`)", ""]
         doc = sys.modules[cls.__module__].__doc__ or ""
         first = doc.strip().split("\n\n")[0].replace("\n", " ")
-        md += [first, ""]
+        md += [first, ""] + settings_lines(per, cls.__module__)
         if per:
             for p in cls.plot_results(per, out / "plots"):
                 md.append(f"![{Path(p).stem}]({os.path.relpath(p, out)})")
