@@ -74,7 +74,9 @@ def test_report_two_models_side_by_side(results, data_dir, tmp_path):
     for p in pngs:
         assert f"plots/{p}" in md
     # both ran the quick settings: each task section states them once, no warning
-    assert md.count("Settings (all models; units: settings docstring in `umlip.bench.tasks.") == 3 and "different settings" not in md
+    assert md.count("Settings (all models; units: settings docstring in "
+                    "`umlip.bench.tasks.") == 3
+    assert "different settings" not in md
     assert "neb_fmax=" in md.split("(`adatom`)")[1].split("##")[0]
 
 

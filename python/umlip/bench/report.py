@@ -140,6 +140,12 @@ def _compact(v: Any) -> str:
     return json.dumps(v, sort_keys=True, separators=(",", ":"))
 
 
+def _differing_keys(settings: Sequence[Dict[str, Any]]) -> List[str]:
+    """The keys (sorted) whose values are not the same in every one of ``settings``."""
+    keys = sorted(set().union(*(s.keys() for s in settings)))
+    return [k for k in keys if len({_compact(s.get(k)) for s in settings}) > 1]
+
+
 def settings_lines(per: Dict[str, TaskResult], where: str = "") -> List[str]:
     """Markdown lines stating a task's settings; where the models ran with different
     settings, a warning naming each differing key and each model's value (a side-by-side
@@ -147,8 +153,7 @@ def settings_lines(per: Dict[str, TaskResult], where: str = "") -> List[str]:
     if not per:
         return []
     keys = sorted(set().union(*(r.settings.keys() for r in per.values())))
-    differ = [k for k in keys
-              if len({_compact(r.settings.get(k)) for r in per.values()}) > 1]
+    differ = _differing_keys([r.settings for r in per.values()])
     first = next(iter(per.values())).settings
     same = "; ".join(f"{k}={_compact(first.get(k))}" for k in keys if k not in differ)
     who = "all models" if len(per) > 1 else next(iter(per))
@@ -166,12 +171,8 @@ def settings_lines(per: Dict[str, TaskResult], where: str = "") -> List[str]:
 
 def settings_differ(models: Dict[str, Dict[str, TaskResult]]) -> List[str]:
     """Names of the tasks whose settings differ between models."""
-    out = []
-    for tname in TASKS:
-        per = [res[tname].settings for res in models.values() if tname in res]
-        if len({_compact(s) for s in per}) > 1:
-            out.append(tname)
-    return out
+    return [t for t in TASKS
+            if _differing_keys([res[t].settings for res in models.values() if t in res])]
 
 
 def load_models(dirs: Sequence[Path]) -> Tuple[Dict[str, Dict[str, Any]],

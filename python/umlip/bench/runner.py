@@ -31,6 +31,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from umlip.bench.calculators import safe_label
 from umlip.bench.jsonio import Cache, PathLike, read_json, write_json
 from umlip.bench.tasks import TASKS, get_task
+from umlip.bench.task import TaskResult
 
 IDENTITY_KEYS = ("content_hash", "class", "factory", "factory_kwargs", "label", "dtype")
 
@@ -47,6 +48,11 @@ def parse_tasks(spec: str) -> List[str]:
 
 def _identity(info: Dict[str, Any]) -> Dict[str, Any]:
     return {k: info.get(k) for k in IDENTITY_KEYS}
+
+
+def _piece_errors(res: TaskResult) -> List[str]:
+    """A task result's failed pieces as manifest lines ``"<piece>: <error>"``."""
+    return [e["piece"] + ": " + e["error"] for e in res.errors]
 
 
 def run_benchmark(calc, calculator_info: Dict[str, Any], tasks: Sequence[str],
@@ -138,7 +144,7 @@ def run_benchmark(calc, calculator_info: Dict[str, Any], tasks: Sequence[str],
                         "shard": f"{i_shard + 1}/{n_shards}",
                         "pieces_left_to_other_shards": left,
                         "wall_time_s": time.time() - t0,
-                        "piece_errors": [e["piece"] + ": " + e["error"] for e in res.errors]})
+                        "piece_errors": _piece_errors(res)})
                     continue
                 compute = sum(d["wall_time_s"] for d in done if d)
                 untimed = untimed or any(d is None or d.get("resumed") for d in done)
@@ -152,7 +158,7 @@ def run_benchmark(calc, calculator_info: Dict[str, Any], tasks: Sequence[str],
                      "wall_time_s": wall,
                      "compute_wall_time_s": max(wall if compute is None else compute, spent),
                      "compute_time_incomplete": untimed,
-                     "piece_errors": [e["piece"] + ": " + e["error"] for e in res.errors]}
+                     "piece_errors": _piece_errors(res)}
             if split:
                 entry["shards"] = n_shards
         except Exception as exc:  # noqa: BLE001 - record and continue with the other tasks
