@@ -113,6 +113,15 @@ def test_a_piece_its_shard_failed_is_retried_by_the_last_shard(serial, tmp_path,
     man = json.loads((root / "manifest.json").read_text())
     assert man["tasks"]["reactive_md"]["status"] == "done"
     assert _numbers(root, "reactive_md") == _numbers(serial, "reactive_md")
+    # the retry's time is in the compute time: shard 2's record is written after every
+    # piece it computed, the retried one included, and the task's time is the records' sum
+    cache = root / "reactive_md" / "cache"
+    records = {p.stem: json.loads(p.read_text()) for p in cache.rglob("_shards/*.json")}
+    newest_piece = max(p.stat().st_mtime for p in cache.rglob("*.json")
+                       if "_shards" not in p.parts)
+    assert records["2of2"]["finished_epoch"] >= newest_piece
+    assert man["tasks"]["reactive_md"]["compute_wall_time_s"] == pytest.approx(
+        sum(r["wall_time_s"] for r in records.values()))
 
 
 def test_a_shard_that_ends_early_does_not_undo_the_result(tmp_path):

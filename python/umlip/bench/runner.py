@@ -119,19 +119,27 @@ def run_benchmark(calc, calculator_info: Dict[str, Any], tasks: Sequence[str],
             compute = None      # None: this run's wall time
             if split:
                 shards = cache.child(pieces)
-                shards.put(f"_shards/{i_shard + 1}of{n_shards}", {
-                    "wall_time_s": time.time() - t0, "resumed": untimed,
-                    "host": socket.gethostname(),
-                    "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                    "finished_epoch": time.time(),
-                    "pieces_left_to_other_shards": len(set(task.deferred))})
-                done = [shards.get(f"_shards/{k + 1}of{n_shards}") for k in range(n_shards)]
+
+                def shard_records() -> List[Optional[Dict[str, Any]]]:
+                    """Record this shard's wall time so far; every shard's record."""
+                    shards.put(f"_shards/{i_shard + 1}of{n_shards}", {
+                        "wall_time_s": time.time() - t0, "resumed": untimed,
+                        "host": socket.gethostname(),
+                        "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                        "finished_epoch": time.time(),
+                        "pieces_left_to_other_shards": len(set(task.deferred))})
+                    return [shards.get(f"_shards/{k + 1}of{n_shards}")
+                            for k in range(n_shards)]
+
+                done = shard_records()
                 if task.deferred and all(d and d.get("finished_epoch", 0) >= (started or t0)
                                          for d in done):
                     # every shard of this run has ended and pieces are still missing: their
-                    # owners failed on them; retry them here, as a serial rerun would
+                    # owners failed on them; retry them here, as a serial rerun would, and
+                    # count the retry in this shard's (and so the task's) compute time
                     task.shard = (0, 1)
                     res = task.run(calc, calculator_info)
+                    done = shard_records()
                 if task.deferred:
                     left = len(set(task.deferred))
                     if progress:
