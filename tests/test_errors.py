@@ -11,14 +11,14 @@ import torch
 from ase import Atoms
 from structures import bulk_cu, molecule_in_box
 
-from umlip import UMLIPCalculator, _core
+from umlip import UMLIPCalculator, engine
 
 
 def test_missing_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         UMLIPCalculator(str(tmp_path / "nope.pt"))
     with pytest.raises(FileNotFoundError, match="does not exist"):
-        _core.Model(str(tmp_path / "nope.pt"))
+        engine.Model(str(tmp_path / "nope.pt"))
 
 
 def test_unknown_name():

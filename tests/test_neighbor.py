@@ -8,7 +8,7 @@ import pytest
 from ase import Atoms
 from ase.neighborlist import neighbor_list
 
-from umlip import _core
+from umlip import engine
 
 
 def _random_cell(rng, scale):
@@ -38,7 +38,7 @@ def test_matches_ase(seed, pbc, scale):
     frac = rng.random((n, 3)) * 1.4 - 0.2   # some atoms outside the cell on purpose
     atoms = Atoms(numbers=[1] * n, scaled_positions=frac, cell=cell, pbc=pbc)
     cutoff = float(rng.uniform(2.0, 6.0))
-    i, j, S = _core.neighbor_list(atoms.positions, atoms.cell.array, atoms.pbc, cutoff)
+    i, j, S = engine.neighbor_list(atoms.positions, atoms.cell.array, atoms.pbc, cutoff)
     ia, ja, Sa = neighbor_list("ijS", atoms, cutoff)
     ours, theirs = _edge_set(i, j, S), _edge_set(ia, ja, Sa)
     assert len(i) == len(ours), "duplicate edges"
@@ -50,7 +50,7 @@ def test_vectors_and_symmetry():
     rng = np.random.default_rng(99)
     cell = _random_cell(rng, 4.0)
     atoms = Atoms(numbers=[1] * 5, scaled_positions=rng.random((5, 3)), cell=cell, pbc=True)
-    i, j, S = _core.neighbor_list(atoms.positions, atoms.cell.array, atoms.pbc, 5.5)
+    i, j, S = engine.neighbor_list(atoms.positions, atoms.cell.array, atoms.pbc, 5.5)
     d = atoms.positions[j] - atoms.positions[i] + S @ cell
     assert np.all(np.linalg.norm(d, axis=1) < 5.5)
     assert _edge_set(i, j, S) == _edge_set(j, i, -S)   # full list: every edge both ways
@@ -58,7 +58,7 @@ def test_vectors_and_symmetry():
 
 def test_zero_cell_non_periodic():
     pos = np.array([[0.0, 0, 0], [1.0, 0, 0], [0, 2.5, 0], [10, 10, 10]])
-    i, j, S = _core.neighbor_list(pos, np.zeros((3, 3)), np.array([False] * 3), 3.0)
+    i, j, S = engine.neighbor_list(pos, np.zeros((3, 3)), np.array([False] * 3), 3.0)
     assert _edge_set(i, j, S) == {(0, 1, (0, 0, 0)), (1, 0, (0, 0, 0)), (0, 2, (0, 0, 0)),
                                   (2, 0, (0, 0, 0)), (1, 2, (0, 0, 0)), (2, 1, (0, 0, 0))}
 
@@ -82,4 +82,4 @@ def test_bad_input(bad, match):
     if bad.get("zero_periodic_cell"):
         cell = np.zeros((3, 3))
     with pytest.raises(ValueError, match=match):
-        _core.neighbor_list(pos, cell, pbc, cutoff)
+        engine.neighbor_list(pos, cell, pbc, cutoff)

@@ -1,4 +1,4 @@
-// pybind11 module umlip._engine (imported as umlip._core): the Python front door to the engine. Thin by design: array
+// pybind11 module umlip._engine (imported through umlip.engine): the Python front door to the engine. Thin by design: array
 // conversion, the GIL, and exceptions. Everything else lives in the engine.
 #include "umlip/elements.hpp"
 #include "umlip/model.hpp"

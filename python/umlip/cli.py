@@ -23,9 +23,9 @@ def _cmd_export(args) -> int:
         args.source, args.modal = args.source.split(":", 1)
     export(args.family, args.source, args.output, dtype=args.dtype, modal=args.modal,
            head=args.head, name=args.name)
-    from umlip import _core
+    from umlip import engine
 
-    m = _core.Model(args.output)
+    m = engine.Model(args.output)
     print(f"wrote {args.output}: {m.family} {m.family_version} '{m.name}', "
           f"{len(m.atomic_numbers)} elements, cutoff {m.cutoff} Å, {m.num_layers} layers, "
           f"{m.file_dtype} (runs in {', '.join(m.dtypes)}), {m.content_hash}")
@@ -40,15 +40,15 @@ def _cmd_resolve(args) -> int:
 
 
 def _cmd_info(args) -> int:
-    from umlip import _core
+    from umlip import engine
     from umlip.models import resolve
 
-    m = _core.Model(str(resolve(args.model)))
+    m = engine.Model(str(resolve(args.model)))
     meta = json.loads(m.metadata_json)
     if args.json:
         print(json.dumps(meta, indent=1, sort_keys=True))
         return 0
-    from umlip._core import element_symbol
+    from umlip.engine import element_symbol
 
     print(f"file:        {m.path}")
     print(f"name:        {m.name} ({m.family} {m.family_version})")

@@ -78,7 +78,7 @@ def resolve(model: PathLike) -> Path:
 
 def load_model(model: PathLike = DEFAULT_MODEL, device: str = "cpu", dtype: Optional[str] = None,
                num_threads: Optional[int] = None):
-    """Load a model file or name with the engine; returns ``umlip._core.Model``.
+    """Load a model file or name with the engine; returns ``umlip.engine.Model``.
 
     Parameters
     ----------
@@ -87,7 +87,7 @@ def load_model(model: PathLike = DEFAULT_MODEL, device: str = "cpu", dtype: Opti
     dtype : "float32", "float64" or None for the file's own dtype
     num_threads : torch intra-op threads for this process (None: leave torch's setting)
     """
-    from umlip import _core
+    from umlip import engine
 
     path = resolve(model)
-    return _core.Model(str(path), device=device, dtype=dtype, num_threads=num_threads or 0)
+    return engine.Model(str(path), device=device, dtype=dtype, num_threads=num_threads or 0)

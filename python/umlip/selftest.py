@@ -114,7 +114,7 @@ def main(args) -> int:
 def nve(model_path, atoms, steps, workdir):
     """Run NVE in LAMMPS on ``atoms`` (float64, 0.5 fs, 300 K start); returns the fitted drift
     [eV/atom/ps], the largest excursion |E(t)-E(0)| [eV/atom] and the simulated time [ps]."""
-    from umlip.lammps import open_lammps
+    from umlip.lammps.session import open_lammps
     from umlip.testing.lammps_runner import setup_case
 
     case = {"name": "nve", "symbols": atoms.get_chemical_symbols(),

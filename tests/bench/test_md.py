@@ -110,7 +110,7 @@ def test_lammps_backend_runs_with_the_calculators_threads(sevenn_model):
     """The pair style gets the calculator's thread count (LAMMPS alone would take
     $OMP_NUM_THREADS or 1, and --threads would silently not apply to the MD)."""
     from umlip import UMLIPCalculator
-    from umlip._core import get_num_threads, set_num_threads
+    from umlip.engine import get_num_threads, set_num_threads
     from umlip.bench.md import LAMMPSBackend
 
     before = get_num_threads()

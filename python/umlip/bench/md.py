@@ -153,7 +153,7 @@ class LAMMPSBackend:
         from ase.calculators.singlepoint import SinglePointCalculator
         from ase.constraints import FixAtoms
 
-        from umlip.lammps import open_lammps
+        from umlip.lammps.session import open_lammps
         from umlip.testing.lammps_runner import setup_case
 
         model, dtype, pair_extra = self._model(calc)

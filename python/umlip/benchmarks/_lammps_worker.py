@@ -25,11 +25,11 @@ def raw_model_ms(model_file, dtype, positions, numbers, cell, pbc, repeats, thre
     import numpy as np
     import torch
 
-    from umlip import _core
+    from umlip import engine
 
     torch.set_num_threads(threads)
-    m = _core.Model(model_file, dtype=dtype)
-    i, j, S = _core.neighbor_list(positions, cell, pbc, m.cutoff)
+    m = engine.Model(model_file, dtype=dtype)
+    i, j, S = engine.neighbor_list(positions, cell, pbc, m.cutoff)
     vec = positions[j] - positions[i] + S @ cell
     species = np.array([m.atomic_numbers.index(z) for z in numbers])
     tdtype = getattr(torch, dtype)
@@ -63,7 +63,7 @@ def main(argv=None) -> int:
 
     import resource
 
-    from umlip.lammps import open_lammps
+    from umlip.lammps.session import open_lammps
 
     log = tempfile.mktemp(suffix=".log")
     lmp = open_lammps(("-nocite", "-screen", "none", "-log", log))
@@ -101,10 +101,10 @@ thermo 1000
                                      np.array([True] * 3), max(3, args.steps), args.threads)
         result.update(raw_ms=raw_ms, edges=edges)
     else:
-        from umlip import _core
+        from umlip import engine
 
-        cutoff = _core.Model(args.model, dtype=args.dtype).cutoff
-        result["edges"] = len(_core.neighbor_list(x, cell, np.array([True] * 3), cutoff)[0])
+        cutoff = engine.Model(args.model, dtype=args.dtype).cutoff
+        result["edges"] = len(engine.neighbor_list(x, cell, np.array([True] * 3), cutoff)[0])
     lmp.command("log none")
     lmp.close()
     result["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6

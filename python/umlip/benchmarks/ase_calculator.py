@@ -46,17 +46,17 @@ def family_rows(family, sizes, repeats):
 
 
 def neighbor_scaling(sizes=(10_000, 100_000), cutoff=5.0):
-    from umlip import _core
+    from umlip import engine
 
     out = []
     for n in sizes:
         atoms = bulk_cu(n)
         pos, cell, pbc = atoms.positions, atoms.cell.array, atoms.pbc
-        _core.neighbor_list(pos, cell, pbc, cutoff)
+        engine.neighbor_list(pos, cell, pbc, cutoff)
         ts = []
         for _ in range(3):
             t0 = time.perf_counter()
-            i, _, _ = _core.neighbor_list(pos, cell, pbc, cutoff)
+            i, _, _ = engine.neighbor_list(pos, cell, pbc, cutoff)
             ts.append(time.perf_counter() - t0)
         out.append((len(atoms), len(i), median_ms(ts)))
     return out

@@ -87,20 +87,20 @@ def base_metadata(
 def save(scripted, path: str | os.PathLike, metadata: Dict[str, Any]) -> None:
     """Save a scripted contract module with its metadata; fills in ``content_hash``.
 
-    The hash is computed by the engine (umlip._core.content_hash) over the saved parameters and
+    The hash is computed by the engine (umlip.engine.content_hash) over the saved parameters and
     buffers and the metadata fields that change results, so the engine can verify it at load
     time with the very same code.
     """
     import torch
 
-    from umlip import _core
+    from umlip import engine
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         plain = Path(tmp) / "weights.pt"
         torch.jit.save(scripted, str(plain))
-        metadata["content_hash"] = "sha256:" + _core.content_hash(
+        metadata["content_hash"] = "sha256:" + engine.content_hash(
             str(plain), metadata["atomic_numbers"], metadata["cutoff"], metadata["num_layers"],
             metadata["dtype"], metadata["dtypes"])
     text = json.dumps(metadata, indent=1, sort_keys=True)
@@ -111,9 +111,9 @@ def save(scripted, path: str | os.PathLike, metadata: Dict[str, Any]) -> None:
 
 def read_metadata(path: str | os.PathLike) -> Dict[str, Any]:
     """The umlip.json of a model file, read through the engine (no pickle, no torch import)."""
-    from umlip import _core
+    from umlip import engine
 
-    return json.loads(_core.Model(str(path), verify_hash=False).metadata_json)
+    return json.loads(engine.Model(str(path), verify_hash=False).metadata_json)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -164,13 +164,13 @@ def self_check(
     Raises ExportError if the file does not reproduce the family's numbers; records the result
     and the verified dtypes in ``metadata`` (the caller saves again).
     """
-    from umlip import _core
+    from umlip import engine
 
     dtype = metadata["dtype"]
     # float64 must agree to round-off; float32 to its precision (relative to the force scale)
     rel = 1e-12 if dtype == "float64" else 1e-5
     tol_e0, tol_f0 = (1e-6, 1e-6) if dtype == "float64" else (2e-4, 2e-3)
-    model = _core.Model(str(path))
+    model = engine.Model(str(path))
     worst_e = worst_f = 0.0
     tol_e, tol_f = tol_e0, tol_f0
     structures = check_structures(metadata["atomic_numbers"], metadata["cutoff"])
@@ -200,7 +200,7 @@ def self_check(
     dtypes = [dtype]
     if other_dtype:
         try:
-            other = _core.Model(str(path), dtype=other_dtype, require_verified_dtype=False)
+            other = engine.Model(str(path), dtype=other_dtype, require_verified_dtype=False)
             ok = True
             for atoms, ours in zip(structures, ours_by_structure):
                 o = other.compute(atoms.positions, atoms.numbers, atoms.cell.array, atoms.pbc)

