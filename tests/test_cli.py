@@ -38,7 +38,7 @@ def test_export_refusals(tmp_path, args, message):
 
 def test_export_refuses_non_energy_mace(tmp_path):
     """A mace-torch file holding something other than MACE/ScaleShiftMACE is refused."""
-    from familyref import run_family
+    from support.family import run_family
 
     bad = tmp_path / "linear.model"
     run_family("mace", ["-c", f"import mace, torch; torch.save(torch.nn.Linear(2, 2), {str(bad)!r})"])

@@ -6,8 +6,8 @@
     umlip info 7net-0.pt                          the metadata of a model file
     umlip models                                  the model names umlip knows
     umlip selftest 7net-0                         ASE vs LAMMPS (1 and 2 ranks), NVE drift
-    umlip bench run --model 7net-0 --out results  reactive-events validation vs DFT
-    umlip bench report results/ -o report/        Markdown report, models side by side
+    umlip validate run --model 7net-0 --out results  reactive-events validation vs DFT
+    umlip validate report results/ -o report/        Markdown report, models side by side
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import sys
 
 
 def _cmd_export(args) -> int:
-    from umlip.export import export
+    from umlip.families import export
 
     if args.family == "sevenn" and ":" in args.source and args.modal is None:
         args.source, args.modal = args.source.split(":", 1)
@@ -114,10 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--ranks", type=int, nargs="+", default=[1, 2])
     s.set_defaults(func=_cmd_selftest)
 
-    # ---- bench: the reactive-events validation suite (issue 4); all logic in umlip.bench ----
-    from umlip.bench.cli import add_bench_parser
+    # ---- validate: the reactive-events validation suite against DFT (umlip.validation) ----
+    from umlip.validation.cli import add_validate_parser
 
-    add_bench_parser(sub)
+    add_validate_parser(sub)
     return p
 
 

@@ -69,7 +69,7 @@ def resolve(model: PathLike) -> Path:
     with open(out.with_suffix(".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not out.is_file():
-            from umlip.export import export
+            from umlip.families import export
 
             km = KNOWN_MODELS[key]
             export(km.family, km.source, str(out), name=key, **km.options)

@@ -11,9 +11,6 @@ and prints the energy drift. Exits non-zero if LAMMPS and ASE disagree beyond fl
 """
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -44,23 +41,11 @@ def _system(model):
     return a
 
 
-def _lammps(spec, ranks, workdir):
-    spec_file = Path(workdir) / "spec.json"
-    out = Path(workdir) / f"out{ranks}.npz"
-    spec_file.write_text(json.dumps(spec))
-    mpirun = str(Path(sys.executable).parent / "mpirun")
-    cmd = [mpirun, "-np", str(ranks), sys.executable, "-m", "umlip.testing.lammps_runner",
-           str(spec_file), str(out)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"LAMMPS at {ranks} ranks failed:\n{proc.stderr[-2000:]}")
-    return np.load(out)
-
-
 def main(args) -> int:
     from ase import Atoms
 
     from umlip import UMLIPCalculator
+    from umlip.lammps.driver import case_from_atoms, run_under_mpi
     from umlip.models import resolve
     from umlip.units import virial_to_lammps
 
@@ -73,17 +58,14 @@ def main(args) -> int:
     print(f"system: {atoms.get_chemical_formula()} ({n} atoms), pbc {atoms.pbc.tolist()}, "
           f"float64")
 
-    case = {"name": "selftest", "symbols": atoms.get_chemical_symbols(),
-            "positions": atoms.positions.tolist(), "cell": atoms.cell.array.tolist(),
-            "pbc": [bool(p) for p in atoms.pbc]}
-    spec = {"model": path, "dtype": "float64", "cases": [case]}
+    spec = {"model": path, "dtype": "float64", "cases": [case_from_atoms(atoms, "selftest")]}
     ok = True
     with tempfile.TemporaryDirectory() as tmp:
         print(f"\n{'backend':<24}{'|dE| eV/atom':>14}{'max|dF| eV/Å':>15}{'max|dW| eV':>13}"
               f"{'time s':>9}")
         for ranks in args.ranks:
             t0 = time.perf_counter()
-            d = _lammps(spec, ranks, tmp)
+            d = run_under_mpi(spec, ranks, tmp, tag="selftest")
             dt = time.perf_counter() - t0
             ref = Atoms(numbers=d["0_numbers"], positions=d["0_positions"], cell=atoms.cell,
                         pbc=atoms.pbc)
@@ -114,12 +96,10 @@ def main(args) -> int:
 def nve(model_path, atoms, steps, workdir):
     """Run NVE in LAMMPS on ``atoms`` (float64, 0.5 fs, 300 K start); returns the fitted drift
     [eV/atom/ps], the largest excursion |E(t)-E(0)| [eV/atom] and the simulated time [ps]."""
+    from umlip.lammps.driver import case_from_atoms, setup_case
     from umlip.lammps.session import open_lammps
-    from umlip.testing.lammps_runner import setup_case
 
-    case = {"name": "nve", "symbols": atoms.get_chemical_symbols(),
-            "positions": atoms.positions.tolist(), "cell": atoms.cell.array.tolist(),
-            "pbc": [bool(p) for p in atoms.pbc]}
+    case = case_from_atoms(atoms, "nve")
     lmp = open_lammps()
     try:
         setup_case(lmp, case, model_path, "float64")

@@ -1,5 +1,0 @@
-"""Speed and memory benchmarks (not tests): each prints ratios measured side by side in one run.
-
-    python -m umlip.benchmarks.ase_calculator   # UMLIPCalculator vs the families' calculators
-    python -m umlip.benchmarks.lammps           # pair style vs raw model; ranks vs threads
-"""

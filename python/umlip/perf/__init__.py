@@ -1,0 +1,5 @@
+"""Speed and memory benchmarks (not tests): each prints ratios measured side by side in one run.
+
+    python -m umlip.perf.ase_calculator   # UMLIPCalculator vs the families' calculators
+    python -m umlip.perf.lammps           # pair style vs raw model; ranks vs threads
+"""

@@ -1,0 +1,319 @@
+"""Task 2: H and H2 on Cu(111) (p(2x2), 3 layers, bottom two fixed) vs GPAW PBE.
+
+The model relaxes its own geometries starting from the DFT ones (same fixed atoms and
+constraints; structures built as in the recipe when a DFT stage does not exist yet), and is
+also evaluated at the DFT geometries (single points). Reported, each model vs DFT:
+
+- fcc Cu lattice constant (model EOS) and the slab lattice constant used (the DFT one);
+- H2 bond length and H2 binding energy 2 E(H) - E(H2) (H atom and H2 in a 12 Å box);
+- adsorption energies E(slab+H) - E(slab) - 1/2 E(H2) at fcc / hcp / top sites:
+  ``relaxed`` (all model-relaxed) and ``at_dft`` (all at the DFT geometries);
+- 2H dissociated pairs and the far H2 state: E - E(slab) - E(H2);
+- dissociation barrier: model CI-NEB (the DFT NEB's images as the start path when it exists,
+  resampled along it for another image count, else 7 images from IDPP) from the far H2
+  to the dissociated state that DFT found lowest (else the model's lowest pair); barrier
+  vs gas-phase H2 = E(highest image) - E(slab) - E(H2), and barrier vs the far state.
+  DFT: its own CI-NEB if present (flagged partial while the recipe is still converging it).
+  If DFT NEB images exist, the model is also evaluated on them (same path, model energies).
+  No DFT single points along the model's path exist offline: that comparison is not made.
+
+Energies eV, lengths Å.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Tuple
+
+import numpy as np
+
+from umlip.validation.optimize import neb_path, profile_at, resample_path, single_point
+from umlip.validation.structures import (H_SITE_HEIGHT, atom_in_box, atoms_from_record, cu111_slab,
+                                    fixed_indices, h2_in_box, with_adsorbate, with_h2_far,
+                                    with_h_pair)
+from umlip.validation.task import Metric, Task, TaskResult
+from umlip.validation.tasks.surface import (dft_lattice_constant, height_above_surface, hh_distance,
+                                       model_bulk, relax_pair)
+
+SITES = ("fcc", "hcp", "ontop")
+PAIRS = ("fcc+fcc", "hcp+hcp", "fcc+hcp")
+
+
+@dataclass
+class H2Cu111Settings:
+    """fmax [eV/Å] / relax_steps: BFGS relaxations (H2 molecule: fmax/5);
+    neb_images: images in total incl. endpoints (None: as many as the DFT NEB, else 7); the
+    DFT NEB path, resampled to that count, is the start when it exists, else IDPP;
+    neb_fmax [eV/Å]; neb_steps (FIRE)."""
+
+    fmax: float = 0.05
+    relax_steps: int = 300
+    neb_images: Optional[int] = None
+    neb_fmax: float = 0.05
+    neb_steps: int = 600
+    sites: Tuple[str, ...] = SITES
+    pairs: Tuple[str, ...] = PAIRS
+
+    @classmethod
+    def quick(cls) -> "H2Cu111Settings":
+        return cls(fmax=0.1, relax_steps=60, neb_images=5, neb_fmax=0.3, neb_steps=60)
+
+
+@dataclass
+class H2Cu111Result(TaskResult):
+    """bulk: model a0 [Å], B [GPa] vs DFT; h2: bond [Å], binding [eV]; sites / pairs /
+    h2_far: per state model (relaxed, at_dft) and DFT energies [eV] and geometry summaries
+    [Å]; neb: model CI-NEB, DFT NEB (if any), model on the DFT images; final_state: which
+    dissociated pair the NEB ends in and why."""
+
+    bulk: Dict[str, Any] = field(default_factory=dict)
+    h2: Dict[str, Any] = field(default_factory=dict)
+    sites: Dict[str, Any] = field(default_factory=dict)
+    pairs: Dict[str, Any] = field(default_factory=dict)
+    h2_far: Dict[str, Any] = field(default_factory=dict)
+    neb: Dict[str, Any] = field(default_factory=dict)
+    final_state: Dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> List[Metric]:
+        out = []
+        b, h = self.bulk, self.h2
+        if b:
+            out.append(Metric("cu_a0", "Cu lattice constant", "Å", b.get("a0_model"),
+                              b.get("a0_dft")))
+        if h:
+            out.append(Metric("h2_bond", "H2 bond length", "Å", h.get("bond_model"),
+                              h.get("bond_dft")))
+            out.append(Metric("h2_binding", "H2 binding energy 2E(H)-E(H2)", "eV",
+                              h.get("binding_model"), h.get("binding_dft")))
+        for s, d in self.sites.items():
+            out.append(Metric(f"Eads_{s}", f"E_ads H {s} (relaxed)", "eV", d.get("relaxed"),
+                              d.get("dft")))
+            if d.get("at_dft") is not None:
+                out.append(Metric(f"Eads_{s}_dftgeom", f"E_ads H {s} at DFT geometry", "eV",
+                                  d.get("at_dft"), d.get("dft")))
+        fs = self.final_state.get("pair")
+        if fs and fs in self.pairs:
+            d = self.pairs[fs]
+            out.append(Metric("E_2H", f"2H ({fs}) vs slab + H2(g)", "eV", d.get("relaxed"),
+                              d.get("dft")))
+        n = self.neb
+        if n.get("model"):
+            dft = n.get("dft") or {}
+            out.append(Metric("h2_barrier_gas", "H2 dissociation barrier vs H2(g) (CI-NEB)",
+                              "eV", n["model"].get("barrier_vs_gas"), dft.get("barrier_vs_gas"),
+                              note=Metric.neb_note(n["model"], dft)))
+        if n.get("model_at_dft_images"):
+            out.append(Metric("h2_barrier_dftpath", "H2 barrier vs H2(g) on the DFT path",
+                              "eV", n["model_at_dft_images"].get("barrier_vs_gas"),
+                              (n.get("dft") or {}).get("barrier_vs_gas")))
+        return out
+
+
+class H2Cu111Task(Task):
+    name = "h2_cu111"
+    title = "H and H2 on Cu(111)"
+    Settings = H2Cu111Settings
+    Result = H2Cu111Result
+    reference_names = ("h_cu111",)
+
+    def _run(self, calc) -> H2Cu111Result:
+        s, ref, c = self.settings, self.refs["h_cu111"], self.cache
+        res = H2Cu111Result()
+        dget = (lambda k: ref.get(k)) if ref is not None else (lambda k: None)
+        a0, a0_src = dft_lattice_constant(ref)
+        n_steps = 4 + len(s.sites) + len(s.pairs) + 2
+        prog = self.progress(n_steps)
+        # bulk
+        b = model_bulk(c, calc, a0)
+        res.bulk = {"a0_model": b["a0"], "a0_dft": dget("lattice_constant_a0"),
+                    "bulk_modulus_GPa_model": b["bulk_modulus_GPa"],
+                    "bulk_modulus_GPa_dft": dget("bulk_cu.bulk_modulus_GPa"),
+                    "a0_slabs": a0, "a0_slabs_source": a0_src, "eos": b}
+        prog.update(info="bulk")
+        # molecule and atom
+        h2d = dget("H2_molecule")
+        h2_start = atoms_from_record(h2d) if h2d else h2_in_box()
+        h2, h2_sp = relax_pair(c, calc, "H2", h2_start, h2d, s.fmax / 5, s.relax_steps)
+        hat = c.compute("H_atom", lambda: single_point(atom_in_box("H"), calc))
+        res.h2 = {"bond_model": hh_distance(h2), "bond_dft": dget("H2_molecule.bond_length"),
+                  "energy_model": h2["energy"], "binding_model": 2 * hat["energy"] - h2["energy"],
+                  "binding_dft": dget("H2_binding_energy"),
+                  "energy_model_at_dft": h2_sp["energy"] if h2_sp else None}
+        prog.update(info="H2")
+        # clean slab
+        cd = dget("slab.clean_slab")
+        clean_start = atoms_from_record(cd) if cd else cu111_slab(a0)
+        clean, clean_sp = relax_pair(c, calc, "clean", clean_start, cd, s.fmax, s.relax_steps)
+        prog.update(info="clean slab")
+        e_ref_rel = clean["energy"] + h2["energy"]       # slab + H2(g), model-relaxed
+        e_ref_sp = (clean_sp["energy"] + h2_sp["energy"]) if (clean_sp and h2_sp) else None
+        e_ref_dft = (cd["energy"] + h2d["energy"]) if (cd and h2d) else None
+        # H at sites
+        for site in s.sites:
+            d = dget(f"slab.H_sites.{site}")
+            start = atoms_from_record(d) if d else with_adsorbate(
+                atoms_from_record(clean), "H", H_SITE_HEIGHT[site], site, a0)
+            r = self.guarded(res, f"H_{site}", relax_pair, c, calc, f"H_{site}", start, d,
+                             s.fmax, s.relax_steps)
+            if r is not None:
+                rel, sp = r
+                res.sites[site] = {
+                    "relaxed": rel["energy"] - e_ref_rel + 0.5 * h2["energy"],
+                    "at_dft": (sp["energy"] - e_ref_sp + 0.5 * h2_sp["energy"])
+                    if (sp and e_ref_sp is not None) else None,
+                    "dft": d.get("adsorption_energy") if d else None,
+                    "height_model": height_above_surface(rel),
+                    "height_dft": height_above_surface(d) if d else None,
+                    "converged": rel["optimizer_converged"]}
+            prog.update(info=f"H {site}")
+        # dissociated pairs
+        pair_recs = {}
+        for pair in s.pairs:
+            d = dget(f"slab.dissociated_candidates.{pair}")
+            start = atoms_from_record(d) if d else with_h_pair(atoms_from_record(clean), pair)
+            r = self.guarded(res, f"2H_{pair}", relax_pair, c, calc,
+                             "2H_" + pair.replace("+", "_"), start, d, s.fmax, s.relax_steps)
+            if r is not None:
+                rel, sp = r
+                pair_recs[pair] = rel
+                res.pairs[pair] = {
+                    "relaxed": rel["energy"] - e_ref_rel,
+                    "at_dft": sp["energy"] - e_ref_sp if (sp and e_ref_sp is not None) else None,
+                    "dft": d["energy"] - e_ref_dft if (d and e_ref_dft is not None) else None,
+                    "hh_model": hh_distance(rel), "hh_dft": hh_distance(d) if d else None,
+                    "converged": rel["optimizer_converged"]}
+            prog.update(info=f"2H {pair}")
+        if not pair_recs:
+            prog.close("no dissociated state")
+            return res
+        dft_best = dget("slab.dissociated_state")
+        model_best = min(pair_recs, key=lambda k: pair_recs[k]["energy"])
+        final = dft_best if dft_best in pair_recs else model_best
+        res.final_state = {"pair": final, "dft_lowest": dft_best, "model_lowest": model_best,
+                           "why": "DFT's lowest pair" if final == dft_best else
+                           "model's lowest pair (no DFT pair data)"}
+        # far H2
+        d = dget("slab.H2_far")
+        start = atoms_from_record(d) if d else with_h2_far(
+            atoms_from_record(clean), atoms_from_record(pair_recs[final]), hh_distance(h2))
+        far, far_sp = relax_pair(c, calc, "H2_far", start, d, s.fmax, s.relax_steps)
+        res.h2_far = {"relaxed": far["energy"] - e_ref_rel,
+                      "at_dft": far_sp["energy"] - e_ref_sp
+                      if (far_sp and e_ref_sp is not None) else None,
+                      "dft": d["energy"] - e_ref_dft if (d and e_ref_dft is not None) else None,
+                      "height_model": height_above_surface(far, 2),
+                      "height_dft": height_above_surface(d, 2) if d else None}
+        prog.update(info="H2 far")
+        # NEB
+        fixed = fixed_indices(atoms_from_record(clean))
+        dn = dget("neb")
+        n_img = s.neb_images or (len(dn["images"]) if dn else 7)
+        mid = None
+        if dn and dget("slab.dissociated_state") == final:
+            # the DFT images as the start (resampled along the path for another image count)
+            imgs = [atoms_from_record(x) for x in dn["images"]]
+            mid = (imgs if len(imgs) == n_img else resample_path(imgs, n_img))[1:-1]
+        nb = self.guarded(res, "neb", c.compute, "neb", lambda: neb_path(
+            atoms_from_record(far), atoms_from_record(pair_recs[final]), calc,
+            n_images=n_img, fmax=s.neb_fmax, steps=s.neb_steps, fixed=fixed,
+            mid_images=mid,
+            log=lambda n, f: prog.message(f"NEB step {n}: max force {f:.3f} eV/Å")))
+        if nb is not None:
+            emax = float(np.max(nb["energies"]))
+            nb["barrier_vs_gas"] = emax - e_ref_rel
+            res.neb["model"] = nb
+            if not nb["optimizer_converged"]:
+                res.notes.append(f"model CI-NEB not converged in {s.neb_steps} steps "
+                                 f"(max NEB force {nb['max_neb_force_final']:.3f} eV/Å)")
+        if dn:
+            imgs = [atoms_from_record(x) for x in dn["images"]]
+            e_d = np.array([x["energy"] for x in dn["images"]])
+            res.neb["dft"] = {
+                "energies_rel_initial": e_d - e_d[0], "barrier_forward": dn["barrier_forward"],
+                "barrier_reverse": dn["barrier_reverse"],
+                "barrier_vs_gas": float(e_d.max() - e_ref_dft) if e_ref_dft is not None
+                else dn.get("barrier_vs_gas_H2"),
+                "converged": dn.get("optimizer_converged"),
+                "partial": "neb" in ref.partial, "status": dn.get("status", "final"),
+                "n_images_total": dn.get("n_images_total"),
+                "path": _path_length(imgs)}
+            p = c.compute("neb_at_dft_images", lambda: profile_at(imgs, calc))
+            if e_ref_sp is not None:
+                p["barrier_vs_gas"] = float(np.max(p["energies"]) - e_ref_sp)
+            res.neb["model_at_dft_images"] = p
+            res.notes.append("barriers: 'model' = the model's own CI-NEB; 'DFT' = the DFT "
+                             "CI-NEB" + (" (unconverged, partial path)" if "neb" in ref.partial
+                                         else "") + "; 'on the DFT path' = model energies at "
+                             "the DFT NEB images")
+        elif "model" in res.neb:
+            res.notes.append("no DFT NEB yet: the model's CI-NEB barrier is reported without a "
+                             "DFT value (DFT single points along the model path cannot be "
+                             "computed offline)")
+        prog.update(info="NEB")
+        prog.close()
+        return res
+
+    @classmethod
+    def plot_results(cls, results, outdir) -> List[str]:
+        from umlip.validation.plotting import colors, pyplot, save
+
+        plt = pyplot()
+        col = colors(list(results))
+        out = []
+        # adsorption energies: bars per site, models + DFT
+        fig, ax = plt.subplots(figsize=(6.5, 3.8))
+        labels = list(SITES) + [f"2H {p}" for p in PAIRS] + ["H2 far"]
+        width = 0.8 / (len(results) + 1)
+        x = np.arange(len(labels))
+        first = next(iter(results.values()))
+        dft = [first.sites.get(s_, {}).get("dft") for s_ in SITES] + \
+              [first.pairs.get(p, {}).get("dft") for p in PAIRS] + [first.h2_far.get("dft")]
+        ax.bar(x, [np.nan if v is None else v for v in dft], width, color="black",
+               label="DFT (PBE)")
+        for k, (lab, r) in enumerate(results.items(), start=1):
+            vals = [r.sites.get(s_, {}).get("relaxed") for s_ in SITES] + \
+                   [r.pairs.get(p, {}).get("relaxed") for p in PAIRS] + [r.h2_far.get("relaxed")]
+            ax.bar(x + k * width, [np.nan if v is None else v for v in vals], width,
+                   color=col[lab], label=lab)
+        ax.axhline(0, color="gray", lw=0.5)
+        ax.set_xticks(x + 0.4 - width / 2, labels, rotation=30, fontsize=8)
+        ax.set_ylabel("E vs slab + H2(g) [eV]\n(H sites: per H, vs 1/2 H2)")
+        ax.set_title("H / H2 on Cu(111): model-relaxed energies")
+        ax.legend(fontsize=7)
+        out.append(save(fig, outdir, "h2_cu111_energies.png"))
+        # NEB profiles
+        fig, ax = plt.subplots(figsize=(6, 4))
+        drew = False
+        for lab, r in results.items():
+            m = r.neb.get("model")
+            if m:
+                off = m["barrier_vs_gas"] - m["barrier_forward"]   # E(initial) - E(slab+H2)
+                ax.plot(m["fit_path"], np.array(m["fit_energies_rel"]) + off, color=col[lab])
+                ax.plot(m["path"], np.array(m["energies_rel_initial"]) + off, "o",
+                        color=col[lab], label=f"{lab} CI-NEB")
+                drew = True
+            p = r.neb.get("model_at_dft_images")
+            d = r.neb.get("dft")
+            if p and d and p.get("barrier_vs_gas") is not None:
+                off = p["barrier_vs_gas"] - p["barrier_forward"]
+                ax.plot(d["path"], np.array(p["energies_rel_initial"]) + off, "s--",
+                        color=col[lab], mfc="none", label=f"{lab} on DFT path")
+        d = first.neb.get("dft")
+        if d and d.get("barrier_vs_gas") is not None:
+            off = d["barrier_vs_gas"] - d["barrier_forward"]
+            ax.plot(d["path"], np.array(d["energies_rel_initial"]) + off, "ko-",
+                    label="DFT CI-NEB" + (" (partial)" if d.get("partial") else ""))
+            drew = True
+        ax.set_xlabel("path length [Å]")
+        ax.set_ylabel("E - E(slab) - E(H2, gas) [eV]")
+        ax.set_title("H2 dissociation on Cu(111)")
+        if drew:
+            ax.legend(fontsize=7)
+        out.append(save(fig, outdir, "h2_cu111_neb.png"))
+        return out
+
+
+def _path_length(images) -> List[float]:
+    s = [0.0]
+    for a, b in zip(images[:-1], images[1:]):
+        s.append(s[-1] + float(np.linalg.norm(b.positions - a.positions)))
+    return s

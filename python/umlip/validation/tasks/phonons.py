@@ -1,0 +1,325 @@
+"""Task 6: phonons of fcc Cu and diamond Si with phonopy vs the DFT (GPAW PBE) reference.
+
+The DFT force constants are rebuilt with phonopy from the stored displacement dataset and
+forces (``phonons.json``: unit cell, supercell/primitive matrices, displacements); the model
+gets the *same* displaced supercells (same structure at the DFT lattice constant, same
+displacement amplitude and set), so only the forces differ. Both are evaluated on the
+reference band path (G-X-K-G-L) and the reference q-mesh (Gamma-centred, symmetry-reduced,
+weighted). Reported per material: frequency MAE / RMSE / max error on the band path and on
+the mesh (mesh errors weighted by q-point weights), imaginary modes of the model (frequencies
+below ``-imaginary_tol`` anywhere except the three acoustic modes at Gamma), the total DOS
+(phonopy, Gaussian smearing ``dos_sigma``), and how well the rebuilt DFT frequencies match
+the ones stored in the file (phonopy version check).
+
+Without a reference the model phonons are computed with the recipe's settings (documented
+in DEFAULTS) and reported without comparison. Frequencies in THz.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Tuple
+
+import numpy as np
+from ase import Atoms
+from ase.build import bulk
+
+from umlip.validation.stats import error_stats
+from umlip.validation.task import Metric, Task, TaskResult
+
+FCC_PRIM = [[0, 0.5, 0.5], [0.5, 0, 0.5], [0.5, 0.5, 0]]
+HSP = {"G": [0, 0, 0], "X": [0.5, 0.0, 0.5], "K": [0.375, 0.375, 0.75], "L": [0.5, 0.5, 0.5]}
+PATH = ["G", "X", "K", "G", "L"]
+
+#: settings of the recipe (reference/phonons.py), used when phonons.json is missing
+DEFAULTS = {
+    "Cu": {"structure": "fcc", "a": 3.6423, "cubic": False, "supercell": 3, "primitive": None},
+    "Si": {"structure": "diamond", "a": 5.47, "cubic": True, "supercell": 2,
+           "primitive": FCC_PRIM},
+}
+DISPLACEMENT = 0.01     # Å
+POINTS_PER_SEGMENT = 31
+MESH = (8, 8, 8)
+
+
+@dataclass
+class PhononSettings:
+    """materials; band_stride: every n-th q-point of the reference path; mesh: q-mesh (None =
+    the reference's); dos_sigma [THz]; imaginary_tol [THz]; supercell_fallback: supercell
+    repetition when there is no reference (None = the recipe's)."""
+
+    materials: Tuple[str, ...] = ("Cu", "Si")
+    band_stride: int = 1
+    mesh: Optional[Tuple[int, int, int]] = None
+    dos_sigma: float = 0.1
+    imaginary_tol: float = 0.05
+    supercell_fallback: Optional[int] = None
+
+    @classmethod
+    def quick(cls) -> "PhononSettings":
+        return cls(band_stride=3, mesh=(4, 4, 4), supercell_fallback=2)
+
+
+@dataclass
+class PhononResult(TaskResult):
+    """materials: per material ``band`` (q-points reduced, path coordinate [1/Å],
+    frequencies model / dft [THz], special-point labels), ``mesh`` (weights, frequencies),
+    ``dos`` (frequency points, model / dft DOS), ``metrics`` (THz, counts), ``setup``."""
+
+    materials: Dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> List[Metric]:
+        out = []
+        for mat, d in self.materials.items():
+            m = d["metrics"]
+            out.append(Metric(f"ph_{mat}_band_mae", f"Phonons {mat}: band-path MAE", "THz",
+                              m.get("band_mae")))
+            out.append(Metric(f"ph_{mat}_mesh_mae", f"Phonons {mat}: mesh MAE (weighted)",
+                              "THz", m.get("mesh_mae")))
+            out.append(Metric(f"ph_{mat}_max", f"Phonons {mat}: max frequency", "THz",
+                              m.get("max_freq_model"), m.get("max_freq_dft")))
+            out.append(Metric(f"ph_{mat}_imag", f"Phonons {mat}: imaginary modes (band+mesh)",
+                              "", m.get("n_imaginary")))
+        return out
+
+
+def _unitcell(d: Dict[str, Any]):
+    from phonopy.structure.atoms import PhonopyAtoms
+
+    return PhonopyAtoms(symbols=d["symbols"], cell=np.array(d["cell"]),
+                        scaled_positions=np.array(d["scaled_positions"]))
+
+
+def make_phonopy(unitcell: Dict[str, Any], supercell_matrix, primitive_matrix,
+                 dataset: Optional[Dict[str, Any]] = None, distance: float = DISPLACEMENT,
+                 is_plusminus: Any = "auto", symprec: float = 1e-5):
+    """A Phonopy object; with ``dataset`` its displacements (and forces, if stored) are used,
+    else displacements are generated with ``distance`` [Å] / ``is_plusminus``."""
+    from phonopy import Phonopy
+
+    ph = Phonopy(_unitcell(unitcell), supercell_matrix=np.array(supercell_matrix),
+                 primitive_matrix=None if primitive_matrix is None else np.array(primitive_matrix),
+                 symprec=symprec, is_symmetry=True)
+    if dataset is not None:
+        ph.dataset = {"natom": int(dataset["natom"]), "first_atoms": [
+            {k: (np.array(v) if k != "number" else int(v)) for k, v in d.items()
+             if k in ("number", "displacement", "forces")} for d in dataset["first_atoms"]]}
+    else:
+        ph.generate_displacements(distance=distance, is_plusminus=is_plusminus)
+    return ph
+
+
+def supercell_forces(ph, calc, cache=None, key: str = "") -> np.ndarray:
+    """Forces [eV/Å] on every displaced supercell of ``ph`` (cached per displacement)."""
+    out = []
+    for k, sc in enumerate(ph.supercells_with_displacements):
+        def work(sc=sc):
+            a = Atoms(symbols=sc.symbols, cell=sc.cell, scaled_positions=sc.scaled_positions,
+                      pbc=True)
+            a.calc = calc
+            return {"forces": a.get_forces()}
+        rec = cache.compute(f"{key}disp{k:03d}", work) if cache is not None else work()
+        out.append(np.array(rec["forces"]))
+    return np.array(out)
+
+
+def freqs_at(ph, qpoints) -> np.ndarray:
+    """Frequencies [THz] at reduced q-points, shape (n_q, n_bands), sorted per q-point."""
+    ph.run_qpoints(np.asarray(qpoints, float))
+    return np.array(ph.qpoints.frequencies)
+
+
+def band_axis(qpoints: np.ndarray, primitive_cell: np.ndarray) -> np.ndarray:
+    """Cumulative path length [1/Å, no 2 pi] along consecutive q-points (jumps between
+    disconnected segments are not counted: the reference path is continuous)."""
+    rec = np.linalg.inv(np.array(primitive_cell)).T
+    dq = np.linalg.norm(np.diff(qpoints @ rec, axis=0), axis=1)
+    return np.concatenate([[0.0], np.cumsum(dq)])
+
+
+def count_imaginary(qpoints: np.ndarray, freqs: np.ndarray, tol: float) -> Tuple[int, float]:
+    """(number of modes with frequency < -tol [THz], lowest frequency) ignoring the three
+    acoustic modes at Gamma."""
+    f = np.array(freqs, float).copy()
+    gamma = np.linalg.norm(np.array(qpoints, float), axis=1) < 1e-8
+    f[gamma, :3] = np.nan   # frequencies are sorted: the acoustic branches come first
+    return int(np.nansum(f < -tol)), float(np.nanmin(f))
+
+
+class PhononTask(Task):
+    name = "phonons"
+    title = "Phonons of Cu and Si (phonopy)"
+    Settings = PhononSettings
+    Result = PhononResult
+    reference_names = ("phonons", "h_cu111")
+    piece_independent = ("materials", "band_stride", "mesh", "dos_sigma", "imaginary_tol")
+
+    def _run(self, calc) -> PhononResult:
+        res = PhononResult()
+        prog = self.progress(len(self.settings.materials))
+        for mat in self.settings.materials:
+            d = self.guarded(res, mat, self._material, calc, mat)
+            if d is not None:
+                res.materials[mat] = d
+            prog.update(info=mat)
+        prog.close()
+        return res
+
+    def _setup(self, mat: str) -> Dict[str, Any]:
+        """Structure + phonopy settings + q-points: from the reference or the defaults."""
+        ref = self.refs["phonons"]
+        s = self.settings
+        if ref is not None and ref.has(mat):
+            r = ref.payload[mat]
+            ps = r["phonopy_settings"]
+            return {"source": "phonons.json", "unitcell": r["unitcell"],
+                    "supercell_matrix": ps["supercell_matrix"],
+                    "primitive_matrix": ps["primitive_matrix"], "dataset": r[
+                        "displacement_dataset"], "primitive_cell": r["primitive_cell"]["cell"],
+                    "band_q": np.array(r["band"]["qpoints_reduced"]),
+                    "band_f": np.array(r["band"]["frequencies_THz"]),
+                    "path": r["band"]["path"], "npts": r["band"]["points_per_segment"],
+                    "mesh": list(s.mesh or r["mesh"]["mesh"]),
+                    "mesh_ref": r["mesh"], "symprec": ps.get("symprec", 1e-5),
+                    "a": r["lattice_constant_a0"]}
+        dflt = DEFAULTS[mat]
+        a = dflt["a"]
+        h = self.refs["h_cu111"]
+        if mat == "Cu" and h is not None and h.has("bulk_cu.a0_used_rounded"):
+            a = float(h.get("bulk_cu.a0_used_rounded"))
+        at = bulk(mat, dflt["structure"], a=a, cubic=dflt["cubic"])
+        n = s.supercell_fallback or dflt["supercell"]
+        qs = []
+        for p1, p2 in zip(PATH[:-1], PATH[1:]):
+            qa, qb = np.array(HSP[p1]), np.array(HSP[p2])
+            qs += [qa + (qb - qa) * t for t in np.linspace(0, 1, POINTS_PER_SEGMENT)]
+        prim = np.array(at.cell) if dflt["primitive"] is None else \
+            np.array(dflt["primitive"]) @ np.array(at.cell)
+        return {"source": f"defaults (no DFT phonons for {mat})",
+                "unitcell": {"symbols": at.get_chemical_symbols(),
+                             "cell": np.array(at.cell).tolist(),
+                             "scaled_positions": at.get_scaled_positions().tolist()},
+                "supercell_matrix": (np.eye(3, dtype=int) * n).tolist(),
+                "primitive_matrix": dflt["primitive"], "dataset": None,
+                "primitive_cell": prim.tolist(), "band_q": np.array(qs), "band_f": None,
+                "path": PATH, "npts": POINTS_PER_SEGMENT, "mesh": list(s.mesh or MESH),
+                "mesh_ref": None, "symprec": 1e-5, "a": a}
+
+    def _material(self, calc, mat: str) -> Dict[str, Any]:
+        s = self.settings
+        st = self._setup(mat)
+        disps = None
+        if st["dataset"] is not None:
+            disps = {"natom": st["dataset"]["natom"], "first_atoms": [
+                {"number": x["number"], "displacement": x["displacement"]}
+                for x in st["dataset"]["first_atoms"]]}
+        ph_m = make_phonopy(st["unitcell"], st["supercell_matrix"], st["primitive_matrix"],
+                            disps, symprec=st["symprec"])
+        ph_m.forces = supercell_forces(ph_m, calc, self.cache, f"{mat}_")
+        ph_m.produce_force_constants()
+        ph_d = None
+        if st["dataset"] is not None:
+            ph_d = make_phonopy(st["unitcell"], st["supercell_matrix"], st["primitive_matrix"],
+                                st["dataset"], symprec=st["symprec"])
+            ph_d.produce_force_constants()
+        idx = np.arange(0, len(st["band_q"]), max(1, s.band_stride))
+        seg_ends = np.arange(0, len(st["band_q"]), st["npts"])
+        idx = np.union1d(idx, np.union1d(seg_ends, seg_ends[1:] - 1))
+        idx = np.union1d(idx, [len(st["band_q"]) - 1])
+        q = st["band_q"][idx]
+
+        def mesh_of(ph):
+            ph.run_mesh(st["mesh"], is_gamma_center=True, is_mesh_symmetry=True)
+            m = ph.mesh
+            md = {"qpoints": np.array(m.qpoints), "weights": np.array(m.weights),
+                  "frequencies": np.array(m.frequencies)}
+            ph.run_total_dos(sigma=s.dos_sigma)
+            return md, {"frequency_points": np.array(ph.total_dos.frequency_points),
+                        "total_dos": np.array(ph.total_dos.dos)}
+
+        fb_m = freqs_at(ph_m, q)
+        md_m, dos_m = mesh_of(ph_m)
+        n_im_b, fmin_b = count_imaginary(q, fb_m, s.imaginary_tol)
+        n_im_m, fmin_m = count_imaginary(md_m["qpoints"], md_m["frequencies"], s.imaginary_tol)
+        metrics: Dict[str, Any] = {"n_imaginary": n_im_b + n_im_m,
+                                   "min_freq_model": min(fmin_b, fmin_m),
+                                   "max_freq_model": float(np.max(md_m["frequencies"]))}
+        out = {"setup": {"source": st["source"], "lattice_constant": st["a"],
+                         "supercell_matrix": st["supercell_matrix"],
+                         "primitive_matrix": st["primitive_matrix"],
+                         "n_displacements": len(ph_m.supercells_with_displacements),
+                         "mesh": st["mesh"], "path": st["path"]},
+               "band": {"qpoints": q, "x": band_axis(q, st["primitive_cell"]),
+                        "labels": _labels(idx, st["npts"], st["path"]),
+                        "model": fb_m},
+               "mesh": {"weights": md_m["weights"], "model": md_m["frequencies"]},
+               "dos": {"frequency": dos_m["frequency_points"], "model": dos_m["total_dos"]},
+               "metrics": metrics}
+        if ph_d is not None:
+            fb_d = freqs_at(ph_d, q)
+            md_d, dos_d = mesh_of(ph_d)
+            w = np.repeat(np.array(md_d["weights"], float)[:, None],
+                          np.array(md_d["frequencies"]).shape[1], axis=1)
+            band_err = error_stats(fb_m, fb_d)
+            mesh_err = error_stats(md_m["frequencies"], md_d["frequencies"], w)
+            stored = st["band_f"][idx]
+            metrics.update({
+                "band_mae": band_err["mae"], "band_rmse": band_err["rmse"],
+                "band_max_abs": band_err["max_abs"], "mesh_mae": mesh_err["mae"],
+                "mesh_rmse": mesh_err["rmse"], "mesh_max_abs": mesh_err["max_abs"],
+                "max_freq_dft": float(np.max(md_d["frequencies"])),
+                "reference_rebuild_max_dev": float(np.abs(fb_d - stored).max())})
+            out["band"]["dft"] = fb_d
+            out["mesh"]["dft"] = md_d["frequencies"]
+            out["dos"]["dft"] = dos_d["total_dos"]
+            out["dos"]["frequency_dft"] = dos_d["frequency_points"]
+        return out
+
+    @classmethod
+    def plot_results(cls, results, outdir) -> List[str]:
+        from umlip.validation.plotting import colors, pyplot, save
+
+        plt = pyplot()
+        col = colors(list(results))
+        mats = []
+        for r in results.values():
+            mats += [m for m in r.materials if m not in mats]
+        out = []
+        for mat in mats:
+            fig, (ax, axd) = plt.subplots(1, 2, figsize=(8, 4.2), sharey=True,
+                                          gridspec_kw={"width_ratios": [3, 1]})
+            dft_done = False
+            for lab, r in results.items():
+                d = r.materials.get(mat)
+                if d is None:
+                    continue
+                x = np.array(d["band"]["x"])
+                if "dft" in d["band"] and not dft_done:
+                    ax.plot(x, d["band"]["dft"], "k-", lw=1.8)
+                    ax.plot([], [], "k-", label="DFT (PBE)")
+                    axd.plot(d["dos"]["dft"], d["dos"]["frequency_dft"], "k-")
+                    dft_done = True
+                ax.plot(x, d["band"]["model"], "--", color=col[lab], lw=1.2)
+                ax.plot([], [], "--", color=col[lab], label=lab)
+                axd.plot(d["dos"]["model"], d["dos"]["frequency"], "--", color=col[lab])
+                ticks = d["band"]["labels"]
+            ax.set_xticks([x[i] for i, _ in ticks], [t for _, t in ticks])
+            for i, _ in ticks:
+                ax.axvline(x[i], color="gray", lw=0.5)
+            ax.axhline(0, color="gray", lw=0.5)
+            ax.set_xlim(x[0], x[-1])
+            ax.set_ylabel("frequency [THz]")
+            ax.set_title(f"{mat} phonons")
+            ax.legend(fontsize=7)
+            axd.set_xlabel("DOS")
+            out.append(save(fig, outdir, f"phonons_{mat}.png"))
+        return out
+
+
+def _labels(idx: np.ndarray, npts: int, path: List[str]) -> List[Tuple[int, str]]:
+    """(position in the subsampled band, label) for the special points of the path."""
+    out = []
+    for k, name in enumerate(path):
+        full = min(k * npts, (len(path) - 1) * npts - 1)
+        pos = int(np.searchsorted(idx, full))
+        out.append((min(pos, len(idx) - 1), "Γ" if name == "G" else name))
+    return out

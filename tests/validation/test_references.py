@@ -1,0 +1,121 @@
+"""DFT reference files: whichever exist load, their hashes match, settings are complete;
+a tampered or incomplete file is refused; missing stages are reported."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from umlip.validation.references import (REFERENCE_NAMES, SETTINGS_KEYS, ReferenceError,
+                                    load_reference, payload_sha256, reference_status)
+
+
+@pytest.mark.parametrize("name", REFERENCE_NAMES)
+def test_repository_references_load_and_verify(data_dir, name):
+    path = data_dir / f"{name}.json"
+    if not path.is_file():
+        # not generated yet (reference/README.md, status): the loader must refuse it clearly
+        # and the status must say so, so a task can never run against a missing reference
+        with pytest.raises(FileNotFoundError, match="does not exist"):
+            load_reference(name, data_dir)
+        st = {s["name"]: s for s in reference_status(data_dir)}
+        assert st[name]["state"] == "missing"
+        return
+    ref = load_reference(name, data_dir)
+    doc = json.loads(path.read_text())
+    assert payload_sha256(doc["payload"]) == doc["sha256"] == ref.sha256
+    assert ref.metadata["units"]["energy"] == "eV"
+
+
+def test_status_lists_every_reference(data_dir):
+    st = {s["name"]: s for s in reference_status(data_dir)}
+    assert set(st) == set(REFERENCE_NAMES)
+    assert all(s["state"] in ("complete", "partial", "missing") for s in st.values()), st
+
+
+def _valid(tmp_path, morse_calc):
+    from support.dft_data import dissociation_payload, write_ref
+
+    p = dissociation_payload(morse_calc, {"H2": (["H", "H"], [[0, 0, 0], [0, 0, 0.74]],
+                                                  (0, 1))})
+    return write_ref(tmp_path, "dissociation_curves", p)
+
+
+def test_valid_file_loads_and_reports_missing_curves(tmp_path, morse_calc):
+    _valid(tmp_path, morse_calc)
+    ref = load_reference("dissociation_curves", tmp_path)
+    assert "curves.O2" in ref.missing and "curves.H2" not in ref.missing
+    assert load_reference("phonons", tmp_path, missing_ok=True) is None
+    with pytest.raises(FileNotFoundError):
+        load_reference("phonons", tmp_path)
+
+
+def test_tampered_payload_is_refused(tmp_path, morse_calc):
+    path = _valid(tmp_path, morse_calc)
+    doc = json.loads(path.read_text())
+    doc["payload"]["curves"]["H2"]["points"][3]["energy"] += 1e-6
+    path.write_text(json.dumps(doc))
+    with pytest.raises(ReferenceError, match="sha256"):
+        load_reference("dissociation_curves", tmp_path)
+    assert reference_status(tmp_path)[0]["state"] == "invalid"
+
+
+@pytest.mark.parametrize("drop", ["basis", "xc", "spin_search"])
+def test_incomplete_settings_are_refused(tmp_path, morse_calc, drop):
+    from support.dft_data import write_ref
+
+    path = _valid(tmp_path, morse_calc)
+    doc = json.loads(path.read_text())
+    del doc["payload"]["method"][drop]
+    write_ref(tmp_path, "dissociation_curves", doc["payload"])   # re-hashed, still invalid
+    with pytest.raises(ReferenceError, match=drop):
+        load_reference("dissociation_curves", tmp_path)
+
+
+def test_missing_point_keys_are_refused(tmp_path, morse_calc):
+    from support.dft_data import write_ref
+
+    path = _valid(tmp_path, morse_calc)
+    doc = json.loads(path.read_text())
+    del doc["payload"]["curves"]["H2"]["points"][0]["force_along_bond"]
+    write_ref(tmp_path, "dissociation_curves", doc["payload"])
+    with pytest.raises(ReferenceError, match="force_along_bond"):
+        load_reference("dissociation_curves", tmp_path)
+
+
+def test_required_settings_lists_are_documented():
+    for kind, keys in SETTINGS_KEYS.items():
+        assert len(keys) >= 5, kind
+
+
+def test_partial_neb_is_flagged(tmp_path):
+    from support.dft_data import FAKE_GPAW, write_ref
+
+    geo = {"numbers": [1], "positions": [[0, 0, 0]], "cell": [[5, 0, 0], [0, 5, 0], [0, 0, 5]],
+           "pbc": [True] * 3, "energy": -1.0, "settings": FAKE_GPAW}
+    payload = {"bulk_cu": {"settings": FAKE_GPAW, "a0": 3.6}, "H2_molecule": geo,
+               "H_atom": geo, "lattice_constant_a0": 3.6, "bulk_energy_per_atom": -3.0,
+               "adsorption_energy_definition": "x", "energy_convention": "x",
+               "neb": {"images": [geo], "barrier_forward": 0.5, "barrier_reverse": 0.1,
+                       "n_images_total": 1, "settings": FAKE_GPAW,
+                       "status": "IN PROGRESS / not converged (partial path)"}}
+    write_ref(tmp_path, "h_cu111", payload)
+    ref = load_reference("h_cu111", tmp_path)
+    assert ref.partial == ["neb"] and not ref.is_final("neb") and ref.has("neb")
+    assert "slab.H_sites.fcc" in ref.missing
+
+
+def test_convergence_note_states_the_tight_settings_check():
+    from umlip.validation.references import convergence_note
+
+    h = {"convergence_check": {"E_ads_fcc_production": -0.25, "E_ads_fcc_tight": -0.27,
+                               "difference_tight_minus_production": -0.02,
+                               "a0_difference": 0.001,
+                               "settings_tight": {"pw_cutoff_eV": 500.0,
+                                                  "kpts": {"size": [6, 6, 1]}}}}
+    assert convergence_note("h_cu111", h) == ("fcc-H E_ads -0.250 -> -0.270 eV at 500 eV, "
+                                              "k [6, 6, 1] (-0.020); a0 +0.0010 Å")
+    d = {"convergence_check": {"basis_tight": "def2-qzvp", "basis_production": "def2-tzvp",
+                               "molecules": {"N2": {"difference_tight_minus_production": 0.05}}}}
+    assert convergence_note("dissociation_curves", d) == "De def2-qzvp - def2-tzvp: N2 +0.050 eV"
+    assert convergence_note("phonons", {}) == convergence_note("h_cu111", {}) == ""
