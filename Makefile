@@ -94,7 +94,7 @@ install: $(STAMPS)/install
 
 # ---- the two commands of the README --------------------------------------------------------
 test: $(STAMPS)/install
-	$(VENV)/bin/python -m pytest -q tests
+	$(VENV)/bin/python -m pytest -q --durations=15 tests
 
 demo: $(STAMPS)/install
 	cd examples/h2-cu111 && OMP_NUM_THREADS=$$(nproc) $(CURDIR)/$(VENV)/bin/lmp -in in.h2cu

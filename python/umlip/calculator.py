@@ -7,7 +7,7 @@ import numpy as np
 from ase.calculators.calculator import Calculator, PropertyNotImplementedError, all_changes
 
 from umlip.models import DEFAULT_MODEL, PathLike, load_model
-from umlip.units import virial_to_ase_stress
+from umlip.units import atom_virials_to_ase_stresses, virial_to_ase_stress
 
 
 class UMLIPCalculator(Calculator):
@@ -31,9 +31,13 @@ class UMLIPCalculator(Calculator):
     forces : (N, 3) ndarray [eV/Å]
     stress : (6,) ndarray [eV/Å^3], Voigt xx, yy, zz, yz, xz, xy; needs a cell of non-zero volume
     energies : (N,) ndarray [eV], per-atom energies (they sum to the energy)
+    stresses : (N, 6) ndarray [eV/Å^3], per-atom stresses (they sum to the stress): half of each
+        edge's virial -r (x) dE/dr to each of its two atoms, over the cell volume; computed only
+        when asked for
     """
 
-    implemented_properties = ("energy", "free_energy", "forces", "stress", "energies")
+    implemented_properties = ("energy", "free_energy", "forces", "stress", "energies",
+                              "stresses")
     nolabel = True
 
     def __init__(self, model: PathLike = DEFAULT_MODEL, device: str = "cpu",
@@ -52,6 +56,7 @@ class UMLIPCalculator(Calculator):
             np.ascontiguousarray(a.numbers, dtype=np.int32),
             np.ascontiguousarray(a.cell.array, dtype=float),
             np.ascontiguousarray(a.pbc, dtype=bool),
+            atom_virial="stresses" in properties,
         )
         energy = float(out["energy"])
         results = {
@@ -63,7 +68,9 @@ class UMLIPCalculator(Calculator):
         volume = abs(a.cell.volume)
         if volume > 1e-10:
             results["stress"] = virial_to_ase_stress(out["virial"], volume)
-        elif "stress" in properties:
+            if "atom_virial" in out:
+                results["stresses"] = atom_virials_to_ase_stresses(out["atom_virial"], volume)
+        elif "stress" in properties or "stresses" in properties:
             raise PropertyNotImplementedError(
                 "stress needs a cell with non-zero volume; this structure has none")
         self.results = results

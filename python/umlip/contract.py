@@ -26,7 +26,6 @@ from typing import Any, Callable, Dict, List, Optional
 import numpy as np
 
 CONTRACT = "umlip-model"
-CONTRACT_VERSION = "1.1"
 INPUTS = ["positions", "species", "edge_index", "edge_shift", "n_local", "cell"]
 OUTPUTS = ["energies", "edge_grad"]
 METADATA_FILE = "umlip.json"
@@ -58,11 +57,11 @@ def base_metadata(
 ) -> Dict[str, Any]:
     import torch
 
-    from umlip import __version__
+    from umlip import __version__, engine
 
     return {
         "contract": CONTRACT,
-        "contract_version": CONTRACT_VERSION,
+        "contract_version": engine.CONTRACT_VERSION,    # the version the engine implements
         "name": name,
         "family": family,
         "family_version": family_version,
@@ -107,13 +106,6 @@ def save(scripted, path: str | os.PathLike, metadata: Dict[str, Any]) -> None:
     tmp_out = path.with_name(path.name + f".tmp{os.getpid()}")
     torch.jit.save(scripted, str(tmp_out), _extra_files={METADATA_FILE: text})
     os.replace(tmp_out, path)
-
-
-def read_metadata(path: str | os.PathLike) -> Dict[str, Any]:
-    """The umlip.json of a model file, read through the engine (no pickle, no torch import)."""
-    from umlip import engine
-
-    return json.loads(engine.Model(str(path), verify_hash=False).metadata_json)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 
-#: 1 eV/Å^3 in bar (CODATA-based, as in ase.units: 1 eV/Å^3 = 160.21766 GPa)
-EV_PER_A3_TO_BAR = 1.602176634e6
-
 ASE_VOIGT = ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))
 LAMMPS_VOIGT = ((0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2))
 
@@ -23,13 +20,22 @@ def virial_to_ase_stress(virial: np.ndarray, volume: float) -> np.ndarray:
     return np.array([-w[a, b] / volume for a, b in ASE_VOIGT])
 
 
+def atom_virials_to_ase_stresses(atom_virial: np.ndarray, volume: float) -> np.ndarray:
+    """ASE per-atom stresses (N, 6) [eV/Å^3], Voigt xx, yy, zz, yz, xz, xy, from per-atom virials
+    (N, 3, 3) [eV] and the cell volume [Å^3]; they sum to the stress (ASE's convention)."""
+    w = np.asarray(atom_virial, dtype=float).reshape(-1, 3, 3)
+    return np.stack([-w[:, a, b] / volume for a, b in ASE_VOIGT], axis=1)
+
+
+def ase_stresses_to_lammps_atom_virial(stresses: np.ndarray, volume: float) -> np.ndarray:
+    """LAMMPS per-atom virials (N, 6) [eV] (xx, yy, zz, xy, xz, yz; what ``compute stress/atom``
+    gives times -1/nktv2p) from ASE per-atom stresses (N, 6) [eV/Å^3] and the volume [Å^3]."""
+    s = np.asarray(stresses, dtype=float).reshape(-1, 6)
+    ase_index = {pair: k for k, pair in enumerate(ASE_VOIGT)}
+    return -volume * s[:, [ase_index[pair] for pair in LAMMPS_VOIGT]]
+
+
 def virial_to_lammps(virial: np.ndarray) -> np.ndarray:
     """LAMMPS-ordered virial [eV] (xx, yy, zz, xy, xz, yz) from a 3x3 virial [eV]."""
     w = np.asarray(virial, dtype=float).reshape(3, 3)
     return np.array([w[a, b] for a, b in LAMMPS_VOIGT])
-
-
-def lammps_to_virial(v6: np.ndarray) -> np.ndarray:
-    """3x3 virial [eV] from LAMMPS order (xx, yy, zz, xy, xz, yz)."""
-    v = np.asarray(v6, dtype=float)
-    return np.array([[v[0], v[3], v[4]], [v[3], v[1], v[5]], [v[4], v[5], v[2]]])

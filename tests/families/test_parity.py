@@ -1,7 +1,7 @@
 """UMLIPCalculator (runtime environment, engine only) against each family's own ASE calculator
 (its own environment) on the same weights, in float64.
 
-Tolerances (issue 2): |dE| <= 1e-6 eV per structure, max |dF| <= 1e-5 eV/Å,
+Tolerances: |dE| <= 1e-6 eV per structure, max |dF| <= 1e-5 eV/Å,
 max |d stress| <= 1e-6 eV/Å^3; per-atom energies <= 1e-6 eV where the family provides them.
 """
 from __future__ import annotations

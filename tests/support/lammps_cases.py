@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 from support.structures import bulk_cu, molecule_in_box, slab_h2, triclinic
 
-from umlip.lammps.driver import case_from_atoms as case
+from umlip.lammps.driver import case_from_atoms
 
 
 def empty_subdomain():
@@ -31,12 +31,12 @@ def parity_cases():
     cu = bulk_cu()
     ids = (np.arange(len(cu)) * 7 + 3).tolist()   # 3, 10, 17, ...: not contiguous
     return [
-        case("bulk_cu", bulk_cu()),
-        case("triclinic", triclinic()),
-        case("slab_h2", slab),
-        case("molecule", molecule_in_box()),
-        case("empty_subdomain", empty_subdomain(), processors="* 1 1"),
-        case("isolated_atom", isolated_atom()),
-        case("noncontiguous_ids", cu, ids=ids),
-        case("deleted_atoms", slab_h2(), delete_ids=[3, 7, len(slab)]),
+        case_from_atoms(bulk_cu(), "bulk_cu"),
+        case_from_atoms(triclinic(), "triclinic"),
+        case_from_atoms(slab, "slab_h2"),
+        case_from_atoms(molecule_in_box(), "molecule"),
+        case_from_atoms(empty_subdomain(), "empty_subdomain", processors="* 1 1"),
+        case_from_atoms(isolated_atom(), "isolated_atom"),
+        case_from_atoms(cu, "noncontiguous_ids", ids=ids),
+        case_from_atoms(slab_h2(), "deleted_atoms", delete_ids=[3, 7, len(slab)]),
     ]

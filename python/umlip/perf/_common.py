@@ -1,10 +1,8 @@
 """Shared helpers for the benchmarks."""
 from __future__ import annotations
 
-import resource
 import statistics
-import time
-from typing import Callable, List
+from typing import List
 
 import numpy as np
 
@@ -23,24 +21,8 @@ def bulk_cu(n_target: int, seed: int = 0):
     return a
 
 
-def time_calls(fn: Callable[[int], None], repeats: int, warmup: int = 1) -> List[float]:
-    """Wall times [s] of ``fn(k)`` for k in range(repeats), after ``warmup`` untimed calls."""
-    for k in range(warmup):
-        fn(-1 - k)
-    out = []
-    for k in range(repeats):
-        t0 = time.perf_counter()
-        fn(k)
-        out.append(time.perf_counter() - t0)
-    return out
-
-
 def median_ms(ts: List[float]) -> float:
     return 1000.0 * statistics.median(ts)
-
-
-def peak_rss_gb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
 
 
 def fmt_table(rows, headers) -> str:
