@@ -16,6 +16,7 @@ from ase.optimize import BFGS
 from ase.parallel import world, barrier
 
 import _meta
+from umlip.io import read_json, to_jsonable
 
 CACHE_ONLY = bool(os.environ.get("UMLIP_CACHE_ONLY"))
 
@@ -58,7 +59,7 @@ def _result(atoms, calc, wall, extra=None):
     e = atoms.get_potential_energy()
     efree = atoms.get_potential_energy(force_consistent=True)
     f = atoms.get_forces()
-    d = _meta.atoms_to_dict(atoms, energy=e, forces=f)
+    d = _meta.record(atoms, energy=e, forces=f)
     d["free_energy"] = float(efree)
     d["fermi_level"] = float(calc.get_fermi_level())
     if calc.parameters.get("spinpol"):
@@ -68,20 +69,20 @@ def _result(atoms, calc, wall, extra=None):
     d["wall_time_s"] = float(wall)
     if extra:
         d.update(extra)
-    return _meta.to_jsonable(d)
+    return to_jsonable(d, "raise")
 
 
 def cached(scr, key, atoms, settings, relax=False, fmax=0.05, steps=300, log=None):
     """Single point or BFGS relaxation with a JSON cache in `scr`."""
     path = os.path.join(scr, key + ".json")
-    res = _meta.load_json(path)
+    res = read_json(path, None)
     if res is not None:
         return res
     if CACHE_ONLY:
         raise NotCached(key)
     t0 = time.time()
     txt = os.path.join(scr, key + ".txt")
-    prev = _meta.load_json(os.path.join(scr, key + ".elapsed.json"), {"s": 0.0})["s"]
+    prev = read_json(os.path.join(scr, key + ".elapsed.json"), {"s": 0.0})["s"]
     atoms = atoms.copy()
     trajfile = os.path.join(scr, key + ".traj")
     nsteps_before = 0
@@ -127,18 +128,6 @@ def seed(scr, key, res, settings, source):
     return done
 
 
-def atoms_from(res):
-    from ase import Atoms
-    from ase.constraints import FixAtoms
-    a = Atoms(numbers=res["numbers"], positions=res["positions"], cell=res["cell"],
-              pbc=res["pbc"])
-    if res.get("fixed_atoms"):
-        a.set_constraint(FixAtoms(indices=res["fixed_atoms"]))
-    if "initial_magmoms" in res:
-        a.set_initial_magnetic_moments(res["initial_magmoms"])
-    return a
-
-
 def has_trajectory(path):
     """True when `path` is a trajectory with at least one frame's bytes (a file another rank
     has just opened for appending is empty)."""
@@ -163,11 +152,11 @@ def run_neb(scr, key, ini, fin, n_images, settings, fmax, e_ini, f_ini, e_fin, f
 
     resfile = os.path.join(scr, key + "_result.json")
     partfile = os.path.join(scr, key + "_partial.json")
-    res = _meta.load_json(resfile)
+    res = read_json(resfile, None)
     if res is not None:
         return res
     if CACHE_ONLY:
-        part = _meta.load_json(partfile)
+        part = read_json(partfile, None)
         if part is None:
             raise NotCached(key)
         return part
@@ -175,7 +164,7 @@ def run_neb(scr, key, ini, fin, n_images, settings, fmax, e_ini, f_ini, e_fin, f
     n = n_images
     trajf = os.path.join(scr, key + ".traj")
     elapsed_f = os.path.join(scr, key + ".elapsed.json")
-    prev = _meta.load_json(elapsed_f, {"s": 0.0})["s"]
+    prev = read_json(elapsed_f, {"s": 0.0})["s"]
     images = [ini.copy()] + [ini.copy() for _ in range(n - 2)] + [fin.copy()]
     for im in images:
         im.set_constraint(FixAtoms(indices=fixed))
@@ -223,7 +212,7 @@ def run_neb(scr, key, ini, fin, n_images, settings, fmax, e_ini, f_ini, e_fin, f
                 e, f = e_fin, f_fin
             else:
                 e, f = im.get_potential_energy(), im.get_forces()
-            ims.append(_meta.atoms_to_dict(im, energy=e, forces=f))
+            ims.append(_meta.record(im, energy=e, forces=f))
         es = np.array([d["energy"] for d in ims])
         its = int(np.argmax(es))
         fneb = float(np.sqrt((neb.get_forces() ** 2).sum(axis=1).max()))

@@ -1,23 +1,20 @@
-"""Shared metadata / hashing / caching helpers for the DFT reference recipes.
+"""Metadata, scratch cache and output helpers shared by the DFT recipes.
 
-Only the standard library and numpy are used here, so this module works both
-under Debian's /usr/bin/python3 (GPAW, phonopy) and under the repository's .venv-ref
-(PySCF).
+Imports need ``PYTHONPATH=python:dft`` (from the repository root; see README.md): the
+canonical JSON, hashes, atomic writes and atoms records are :mod:`umlip.io`, the output
+location and schema :mod:`umlip.validation.dft_data`, both standard library + numpy, so
+this module works under Debian's /usr/bin/python3 (GPAW, phonopy) and under .venv-ref
+(PySCF) without installing umlip.
 
-Hashing rule (also documented in README.md):
-
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"),
-                           ensure_ascii=True, allow_nan=False)
-    sha256 = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-where ``payload`` is the object stored under the top-level key "payload" of the
-JSON file *as loaded back by json.load* (floats are written with Python's
-shortest round-trip repr, so load -> dump reproduces the bytes exactly).
+Hash rule (README.md, ``umlip.io.payload_sha256``): sha256 of ``json.dumps(payload,
+sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)`` encoded as
+UTF-8, where ``payload`` is the top-level "payload" *as loaded back by json.load* (floats
+are written with Python's shortest round-trip repr, so load -> dump reproduces the bytes).
+DFT data never holds NaN/inf: every write here refuses them (``nonfinite="raise"``).
 """
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 import os
 import platform
@@ -27,47 +24,30 @@ import time
 
 import numpy as np
 
-SCHEMA = "umlip-dft-reference/1"
-REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
-DATA_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "data"))
+try:
+    from umlip.io import (atoms_to_record, canonical_json, file_sha256, payload_sha256,
+                          read_json, to_jsonable, write_json)
+    from umlip.validation.dft_data import PACKAGE_DATA_DIR, SCHEMA
+except ImportError as exc:  # pragma: no cover - wrong command line
+    raise SystemExit(f"dft/_meta.py: {exc}: run the recipes from the repository root with "
+                     "PYTHONPATH=python:dft (see dft/README.md)") from None
+
+REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+DATA_DIR = str(PACKAGE_DATA_DIR)
 SCRATCH_ROOT = os.environ.get("UMLIP_DFT_SCRATCH",
                               os.path.join(REPO_ROOT, ".cache", "dft-scratch"))
 
 
-def to_jsonable(obj):
-    """Recursively convert numpy / tuples / non-str keys into plain JSON types."""
-    if isinstance(obj, dict):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [to_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return to_jsonable(obj.tolist())
-    if isinstance(obj, (np.bool_,)):
-        return bool(obj)
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (np.floating, float)):
-        v = float(obj)
-        if v != v or v in (float("inf"), float("-inf")):
-            raise ValueError("NaN/inf not allowed in reference data")
-        return v
-    return obj
+def record(atoms, energy=None, forces=None, extra=None) -> dict:
+    """Geometry record of the DFT data (umlip.io.atoms_to_record): positions and cell
+    rounded to 8 decimals, forces to 6."""
+    return atoms_to_record(atoms, energy, forces, position_decimals=8, force_decimals=6,
+                           extra=extra, nonfinite="raise")
 
 
-def canonical_dumps(payload) -> str:
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"),
-                      ensure_ascii=True, allow_nan=False)
-
-
-def payload_sha256(payload) -> str:
-    return hashlib.sha256(canonical_dumps(payload).encode("utf-8")).hexdigest()
-
-
-def file_sha256(path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        h.update(f.read())
-    return h.hexdigest()
+def save_json(path, obj) -> None:
+    """Atomic JSON write of a scratch-cache entry (NaN/inf refused)."""
+    write_json(path, obj, nonfinite="raise")
 
 
 def code_versions() -> dict:
@@ -109,37 +89,9 @@ def gpaw_setup_info(symbols) -> dict:
     return info
 
 
-def atoms_to_dict(atoms, energy=None, forces=None, extra=None) -> dict:
-    """Full geometry record (positions, cell, pbc, numbers, constraints)."""
-    d = {
-        "numbers": [int(z) for z in atoms.numbers],
-        "symbols": atoms.get_chemical_symbols(),
-        "positions": np.round(atoms.positions, 8).tolist(),
-        "cell": np.round(np.array(atoms.cell), 8).tolist(),
-        "pbc": [bool(p) for p in atoms.pbc],
-        "fixed_atoms": [],
-    }
-    for c in atoms.constraints:
-        name = type(c).__name__
-        if name == "FixAtoms":
-            d["fixed_atoms"] = sorted(int(i) for i in c.get_indices())
-        else:
-            d.setdefault("other_constraints", []).append(c.todict())
-    mm = atoms.get_initial_magnetic_moments()
-    if np.any(mm != 0):
-        d["initial_magmoms"] = mm.tolist()
-    if energy is not None:
-        d["energy"] = float(energy)
-    if forces is not None:
-        d["forces"] = np.round(np.asarray(forces), 6).tolist()
-    if extra:
-        d.update(extra)
-    return to_jsonable(d)
-
-
 def write_reference(name, payload, script_path, wall_time_s, extra_meta=None):
     """Write DATA_DIR/<name>.json with metadata, payload and payload sha256."""
-    payload = json.loads(canonical_dumps(to_jsonable(payload)))  # normalise
+    payload = json.loads(canonical_json(to_jsonable(payload, "raise")))  # normalise
     meta = {
         "schema": SCHEMA,
         "recipe": os.path.relpath(os.path.abspath(script_path), REPO_ROOT),
@@ -156,27 +108,15 @@ def write_reference(name, payload, script_path, wall_time_s, extra_meta=None):
                      "ensure_ascii=True, allow_nan=False).encode('utf-8')",
     }
     if extra_meta:
-        meta.update(to_jsonable(extra_meta))
+        meta.update(to_jsonable(extra_meta, "raise"))
     doc = {"schema": SCHEMA, "task": name, "metadata": meta, "payload": payload,
            "sha256": payload_sha256(payload)}
-    os.makedirs(DATA_DIR, exist_ok=True)
-    out = os.path.join(DATA_DIR, f"{name}.json")
-    tmp = out + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(doc, f, indent=1, sort_keys=True, allow_nan=False)
-        f.write("\n")
-    os.replace(tmp, out)
+    out = str(write_json(os.path.join(DATA_DIR, f"{name}.json"), doc, sort_keys=True,
+                         nonfinite="raise"))
     # self-check: the hash must be reproducible from the file as loaded
-    with open(out) as f:
-        back = json.load(f)
+    back = read_json(out)
     assert payload_sha256(back["payload"]) == back["sha256"], "hash round-trip failed"
     return out
-
-
-def verify_file(path) -> bool:
-    with open(path) as f:
-        doc = json.load(f)
-    return payload_sha256(doc["payload"]) == doc["sha256"]
 
 
 class Timer:
@@ -193,20 +133,6 @@ def scratch(task):
     return d
 
 
-def load_json(path, default=None):
-    if os.path.exists(path):
-        with open(path) as f:
-            return json.load(f)
-    return default
-
-
-def save_json(path, obj):
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(to_jsonable(obj), f, indent=1)
-    os.replace(tmp, path)
-
-
 def seed(scr, key, res, source) -> bool:
     """Cache `res` as `<scr>/<key>.json` unless that entry exists: a result taken from a
     committed reference file, so that a fresh machine resumes where the committed data
@@ -218,7 +144,7 @@ def seed(scr, key, res, source) -> bool:
         return False
     save_json(path, res)
     log = os.path.join(scr, "seeded.json")
-    seeded = load_json(log, {})
+    seeded = read_json(log, {})
     seeded[key] = source
     save_json(log, seeded)
     return True
@@ -226,7 +152,7 @@ def seed(scr, key, res, source) -> bool:
 
 def seeded(scr) -> dict:
     """The keys of `scr` that were seeded from committed data, with their source."""
-    return load_json(os.path.join(scr, "seeded.json"), {})
+    return read_json(os.path.join(scr, "seeded.json"), {})
 
 
 def committed_payload(task):
@@ -235,7 +161,7 @@ def committed_payload(task):
     path = os.path.join(DATA_DIR, task + ".json")
     if os.environ.get("UMLIP_DFT_NO_SEED"):
         return None, "UMLIP_DFT_NO_SEED set"
-    doc = load_json(path)
+    doc = read_json(path, None)
     if doc is None:
         return None, "no committed file"
     if payload_sha256(doc["payload"]) != doc["sha256"]:
@@ -254,7 +180,7 @@ def scratch_wall_sum(*dirs) -> float:
         for f in os.listdir(d):
             if f.endswith(".json") and not f.endswith("_partial.json"):
                 try:
-                    v = load_json(os.path.join(d, f))
+                    v = read_json(os.path.join(d, f), None)
                     if isinstance(v, dict) and isinstance(v.get("wall_time_s"), (int, float)):
                         tot += float(v["wall_time_s"])
                 except Exception:

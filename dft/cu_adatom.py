@@ -1,14 +1,13 @@
 #!/usr/bin/env python3
-"""Cu adatom on Cu(111), p(2x2) 3-layer slab (PBE, GPAW PW) -> ../data/cu_adatom.json
+"""Cu adatom on Cu(111), p(2x2) 3-layer slab (PBE, GPAW PW) -> python/umlip/validation/data/cu_adatom.json
 
-Run (Debian python3 with GPAW 22.8):
-    nice -n 19 mpiexec --allow-run-as-root -n 2 gpaw python cu_adatom.py
+Run from the repository root (Debian python3 with GPAW 22.8):
+    PYTHONPATH=python:dft nice -n 19 mpiexec --allow-run-as-root -n 2 gpaw python dft/cu_adatom.py
 Cache: $UMLIP_DFT_SCRATCH/cu_adatom; the clean slab and the bulk energy are
 shared with the h_cu111 recipe (identical settings: 400 eV, k 4x4x1 / 12^3,
 Fermi-Dirac 0.1 eV).
 """
 import os
-import sys
 import time
 
 import numpy as np
@@ -16,17 +15,17 @@ from ase.build import add_adsorbate
 from ase.constraints import FixAtoms, FixedLine
 from ase.parallel import world, parprint
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import _meta  # noqa: E402
-import _gpaw_common as G  # noqa: E402
-import h_cu111 as H  # noqa: E402
+import _gpaw_common as G
+import _meta
+import h_cu111 as H
+from umlip.io import atoms_from_record, read_json
+from umlip.validation.systems import ADATOM_HEIGHT
 
 TASK = "cu_adatom"
 SCR = _meta.scratch(TASK)
 T0 = time.time()
 N_IMAGES = 3          # total, incl. endpoints: one climbing image started at the bridge
 NEB_FMAX = 0.05
-ADATOM_HEIGHT = 2.0   # initial height above the top layer (A)
 
 
 def log(*a):
@@ -57,7 +56,7 @@ def main():
     }
     payload["gpaw_setups"] = _meta.gpaw_setup_info(["Cu"])
     tfile = os.path.join(SCR, "timings.json")
-    timings = _meta.load_json(tfile, {})
+    timings = read_json(tfile, {})
 
     def note_time(name, t):
         if time.time() - t > 5 or name not in timings:
@@ -70,8 +69,8 @@ def main():
                                   {"stage_wall_times_s": timings,
                                    "compute_wall_time_s_sum_of_cached_calculations":
                                    _meta.scratch_wall_sum(SCR), "mpi_ranks": world.size,
-                                   "run_command": "nice -n 19 mpiexec --allow-run-as-root -n 2 "
-                                   "gpaw python python/umlip/bench/reference/cu_adatom.py"})
+                                   "run_command": "PYTHONPATH=python:dft nice -n 19 mpiexec --allow-run-as-root -n 2 "
+                                   "gpaw python dft/cu_adatom.py"})
     try:
         body(payload, timings, note_time, write, clean, info, ebulk)
     except G.NotCached as exc:
@@ -85,7 +84,7 @@ def body(payload, timings, note_time, write, clean, info, ebulk):
     t = time.time()
     sites = {}
     for site in ("fcc", "hcp"):
-        s = G.atoms_from(clean)
+        s = atoms_from_record(clean)
         s.info["adsorbate_info"] = info
         add_adsorbate(s, "Cu", ADATOM_HEIGHT, site)
         try:
@@ -119,7 +118,7 @@ def body(payload, timings, note_time, write, clean, info, ebulk):
             if best is None or np.linalg.norm(q - pf) < np.linalg.norm(best - pf):
                 best = q
     ph = best
-    s = G.atoms_from(fr)
+    s = atoms_from_record(fr)
     na = len(s) - 1
     s.positions[na] = (pf + ph) / 2
     s.set_constraint([FixAtoms(indices=fixed), FixedLine(na, (0, 0, 1))])
@@ -133,9 +132,9 @@ def body(payload, timings, note_time, write, clean, info, ebulk):
     log("bridge - fcc", br["E_minus_fcc"])
     write()
     t = time.time()
-    ini, fin = G.atoms_from(fr), G.atoms_from(hr)
+    ini, fin = atoms_from_record(fr), atoms_from_record(hr)
     fin.positions[na] = ph           # unwrapped so the path goes through the bridge
-    mid = G.atoms_from(br)
+    mid = atoms_from_record(br)
 
     def partial(nbp):
         payload["neb_fcc_to_hcp"] = dict(nbp, status="IN PROGRESS / not converged")

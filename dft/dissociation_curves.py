@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Bond dissociation curves (PySCF UKS-PBE / def2-TZVP) -> ../data/dissociation_curves.json
+"""Bond dissociation curves (PySCF UKS-PBE / def2-TZVP) -> python/umlip/validation/data/dissociation_curves.json
 
 Run with the dedicated venv (PySCF is not in Debian's python):
-    OMP_NUM_THREADS=1 nice -n 19 .venv-ref/bin/python python/umlip/bench/reference/dissociation_curves.py [NAME ...]
+    PYTHONPATH=python:dft OMP_NUM_THREADS=1 nice -n 19 .venv-ref/bin/python dft/dissociation_curves.py [NAME ...]
 NAMEs (default: all) limit the new calculations to those curves, e.g. `CO H2O_OH CH4_CH`; the
 others are written from whatever the cache holds.
 Cache: $UMLIP_DFT_SCRATCH/dissociation (default <repo>/.cache/dft-scratch/dissociation).
@@ -18,12 +18,12 @@ import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import _meta  # noqa: E402
+import pyscf
+from pyscf import gto, dft, lib
+from scipy.optimize import brentq, minimize
 
-import pyscf  # noqa: E402
-from pyscf import gto, dft, lib  # noqa: E402
-from scipy.optimize import brentq, minimize  # noqa: E402
+import _meta
+from umlip.io import read_json
 
 TASK = "dissociation_curves"
 SCR = _meta.scratch("dissociation")
@@ -195,7 +195,7 @@ def point(name, spec, pos, tag, frac=None, cache_only=CACHE_ONLY, prev=None):
     next point's continuation guess; None in cache-only mode."""
     path = os.path.join(SCR, f"{name}_{tag}.json")
     dm_path = os.path.join(SCR, f"{name}_{tag}.dm.npy")
-    res = _meta.load_json(path)
+    res = read_json(path, None)
     if cache_only:
         return res, None
     t0 = time.time()
@@ -265,7 +265,7 @@ def point(name, spec, pos, tag, frac=None, cache_only=CACHE_ONLY, prev=None):
 
 def atom_energy(sym):
     path = os.path.join(SCR, f"atom_{sym}.json")
-    res = _meta.load_json(path)
+    res = read_json(path, None)
     if res is not None:
         return res
     t0 = time.time()
@@ -282,7 +282,7 @@ def atom_energy(sym):
 # ------------------------------------------------------------ equilibrium geometries
 def eq_diatomic(name, spec, cache_only=CACHE_ONLY):
     path = os.path.join(SCR, f"{name}_eq.json")
-    res = _meta.load_json(path)
+    res = read_json(path, None)
     if res is not None or cache_only:
         return res
     sym, s2 = spec["symbols"], spec["spin_eq"]
@@ -303,7 +303,7 @@ def eq_diatomic(name, spec, cache_only=CACHE_ONLY):
 
 def eq_polyatomic(name, spec, pos0, cache_only=CACHE_ONLY):
     path = os.path.join(SCR, f"{name}_eq.json")
-    res = _meta.load_json(path)
+    res = read_json(path, None)
     if res is not None or cache_only:
         return res
     sym = spec["symbols"]
@@ -357,7 +357,7 @@ SCF_SETTINGS = {k: v for k, v in METHOD.items() if k != "spin_search"}
 
 def seed_cache_from_committed():
     """A fresh machine has an empty cache: take the atoms, equilibrium geometries and curve
-    points that the committed ../data/dissociation_curves.json already holds as cached results
+    points that the committed python/umlip/validation/data/dissociation_curves.json already holds as cached results
     (only when its hash verifies and its method block equals SCF_SETTINGS, PySCF version
     included; `point` completes a seeded point with any spin candidate it lacks),
     so that a run resumes with the curves still missing. Seeded keys go into the metadata
@@ -396,9 +396,9 @@ def main(only=()):
         _meta.write_reference(TASK, payload, __file__, time.time() - T0,
                               {"compute_wall_time_s_sum_of_cached_calculations":
                                _meta.scratch_wall_sum(SCR),
-                               "run_command": "OMP_NUM_THREADS=1 nice -n 19 "
+                               "run_command": "PYTHONPATH=python:dft OMP_NUM_THREADS=1 nice -n 19 "
                                ".venv-ref/bin/python "
-                               "python/umlip/bench/reference/dissociation_curves.py",
+                               "dft/dissociation_curves.py",
                                "seeded_cache": _meta.seeded(SCR)})
 
     for name, spec in MOLECULES.items():
@@ -479,7 +479,7 @@ def main(only=()):
             # single-bond dissociation limit: frozen fragment (remaining atoms, doublet) + H
             rest = [k for k in range(len(sym)) if k != j]
             fpath = os.path.join(SCR, f"{name}_frozen_fragment.json")
-            fr = _meta.load_json(fpath)
+            fr = read_json(fpath, None)
             if fr is None:            # cheap (one doublet fragment): also in cache-only mode
                 mol = build_mol([sym[k] for k in rest], [pos_eq[k] for k in rest], 1)
                 mf, e = run_uks(mol)
@@ -512,7 +512,7 @@ def basis_check(curves, cache_only=False):
     Cached; None until every curve it needs exists (or, cache-only, was computed)."""
     def sp(key, symbols, pos, spin):
         path = os.path.join(SCR, f"basis_check_{key}.json")
-        r = _meta.load_json(path)
+        r = read_json(path, None)
         if r is None and not cache_only:
             t0 = time.time()
             mf, e = run_uks(build_mol(symbols, pos, spin, CHECK_BASIS))

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""H / H2 on Cu(111): PBE reference data  ->  ../data/h_cu111.json
+"""H / H2 on Cu(111): PBE reference data  ->  python/umlip/validation/data/h_cu111.json
 
-Run (Debian python3 with GPAW 22.8, 2 MPI ranks):
-    nice -n 19 mpiexec --allow-run-as-root -n 2 gpaw python h_cu111.py [stage ...]
+Run from the repository root (Debian python3 with GPAW 22.8, 2 MPI ranks):
+    PYTHONPATH=python:dft nice -n 19 mpiexec --allow-run-as-root -n 2 gpaw python dft/h_cu111.py [stage ...]
 stages (default: all, in this order): bulk sites conv neb
 Every calculation is cached in $UMLIP_DFT_SCRATCH/h_cu111 (default
 <repo>/.cache/dft-scratch/h_cu111); re-running is cheap and resumes interrupted work.
@@ -19,9 +19,11 @@ from ase.constraints import FixAtoms, FixedPlane
 from ase.eos import EquationOfState
 from ase.parallel import world, barrier, parprint
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import _meta  # noqa: E402
-import _gpaw_common as G  # noqa: E402
+import _gpaw_common as G
+import _meta
+from umlip.io import atoms_from_record, read_json
+from umlip.validation.systems import (H2_BOX, H2_FAR_HEIGHT, H2_START_BOND, H_PAIR_HEIGHT,
+                                      H_SITE_HEIGHT, SLAB_FIXED_LAYERS, SLAB_SIZE, SLAB_VACUUM)
 
 TASK = "h_cu111"
 SCR = _meta.scratch(TASK)
@@ -33,10 +35,10 @@ K_BULK = (12, 12, 12)        # primitive fcc cell
 # Slab settings were reduced from the planned 4 layers / 6x6x1 to 3 layers / 4x4x1
 # (Gamma-centred) because of CPU cost on the shared 2-core machine (a 4-layer 6x6x1
 # SCF iteration took ~30 s); the convergence check below quantifies the effect.
-LAYERS = 3                   # bottom two fixed, top layer (+ adsorbates) relaxed
+LAYERS = SLAB_SIZE[2]        # bottom two fixed, top layer (+ adsorbates) relaxed
 K_SLAB = (4, 4, 1)           # Gamma-centred
-VACUUM = 7.5                 # per side (ase fcc111 vacuum argument)
-BOX = 12.0                   # cubic box edge for H2 / H (periodic, Gamma only)
+VACUUM = SLAB_VACUUM         # per side (ase fcc111 vacuum argument)
+BOX = H2_BOX                 # cubic box edge for H2 / H (periodic, Gamma only)
 FMAX = 0.05
 # convergence check (tighter)
 CUTOFF_T, K_BULK_T, K_SLAB_T = 500.0, (16, 16, 16), (6, 6, 1)
@@ -63,7 +65,7 @@ def log(*a):
 # ----------------------------------------------------------------- resume from committed data
 def seed_cache_from_committed():
     """A fresh machine has an empty scratch cache: take the calculations that the committed
-    ../data/h_cu111.json already holds (same settings, checked per entry) as cached results,
+    python/umlip/validation/data/h_cu111.json already holds (same settings, checked per entry) as cached results,
     so that later stages resume from them instead of recomputing hours of DFT. The file's
     payload hash must verify; the seeded keys are recorded in the metadata (`seeded_cache`).
     UMLIP_DFT_NO_SEED=1 recomputes everything from scratch."""
@@ -155,8 +157,8 @@ def stage_bulk():
 
 
 # ----------------------------------------------------------------- slabs
-def make_slab(a0, layers=4, fixed_layers=2):
-    slab = fcc111("Cu", (2, 2, layers), a=a0, vacuum=VACUUM)
+def make_slab(a0, layers=LAYERS, fixed_layers=SLAB_FIXED_LAYERS):
+    slab = fcc111("Cu", (*SLAB_SIZE[:2], layers), a=a0, vacuum=VACUUM)
     # fcc111 tags: 1 = top layer ... layers = bottom layer
     slab.set_constraint(FixAtoms(indices=[at.index for at in slab
                                           if at.tag > layers - fixed_layers]))
@@ -170,8 +172,8 @@ def h2_box(settings, key, spin=False):
         r = G.cached(SCR, key, at, settings)
         r["box_edge"] = BOX
         return r
-    at = Atoms("H2", positions=[[BOX / 2, BOX / 2, BOX / 2 - 0.375],
-                                [BOX / 2, BOX / 2, BOX / 2 + 0.375]],
+    at = Atoms("H2", positions=[[BOX / 2, BOX / 2, BOX / 2 - H2_START_BOND / 2],
+                                [BOX / 2, BOX / 2, BOX / 2 + H2_START_BOND / 2]],
                cell=[BOX] * 3, pbc=True)
     r = G.cached(SCR, key, at, settings, relax=True, fmax=0.01)
     r["box_edge"] = BOX
@@ -199,8 +201,8 @@ def stage_sites(a0, prefix="", layers=4, settings=S_SLAB, mol=None, relax_fmax=F
     eh2 = mol["energy"]
     ads = {}
     for site in sites:
-        h = 0.95 if site != "ontop" else 1.55
-        s = G.atoms_from(clean)
+        h = H_SITE_HEIGHT[site]
+        s = atoms_from_record(clean)
         s.info["adsorbate_info"] = ADS_INFO
         add_adsorbate(s, "H", h, site)
         try:
@@ -229,8 +231,9 @@ def stage_sites(a0, prefix="", layers=4, settings=S_SLAB, mol=None, relax_fmax=F
     zt = np.array(clean["positions"])[:, 2].max()
     pr = {}
     for name, (p1, p2) in pairs.items():
-        s = G.atoms_from(clean)
-        s += Atoms("H2", positions=[[p1[0], p1[1], zt + 1.0], [p2[0], p2[1], zt + 1.0]])
+        s = atoms_from_record(clean)
+        s += Atoms("H2", positions=[[p1[0], p1[1], zt + H_PAIR_HEIGHT],
+                                    [p2[0], p2[1], zt + H_PAIR_HEIGHT]])
         try:
             r = G.cached(SCR, prefix + "2H_" + name.replace("+", "_"), s, settings,
                          relax=True, fmax=relax_fmax)
@@ -255,10 +258,10 @@ def stage_sites(a0, prefix="", layers=4, settings=S_SLAB, mol=None, relax_fmax=F
     u[2] = 0
     u /= np.linalg.norm(u)
     d = mol["bond_length"]
-    s = G.atoms_from(clean)
+    s = atoms_from_record(clean)
     nCu = len(s)
-    s += Atoms("H2", positions=[[*(mid[:2] - u[:2] * d / 2), zt + H2_HEIGHT],
-                                [*(mid[:2] + u[:2] * d / 2), zt + H2_HEIGHT]])
+    s += Atoms("H2", positions=[[*(mid[:2] - u[:2] * d / 2), zt + H2_FAR_HEIGHT],
+                                [*(mid[:2] + u[:2] * d / 2), zt + H2_FAR_HEIGHT]])
     s.set_constraint([FixAtoms(indices=s.constraints[0].get_indices()),
                       FixedPlane(nCu, (0, 0, 1)),        # z fixed, x/y free
                       FixedPlane(nCu + 1, (0, 0, 1))])
@@ -267,7 +270,7 @@ def stage_sites(a0, prefix="", layers=4, settings=S_SLAB, mol=None, relax_fmax=F
     except G.NotCached:
         out.setdefault("not_computed", []).append("H2_far")
         return out
-    r["height_above_top_layer_initial"] = H2_HEIGHT
+    r["height_above_top_layer_initial"] = H2_FAR_HEIGHT
     r["note"] = ("H2 parallel to the surface above the midpoint of the dissociated pair, "
                  "axis along the pair; H z-coordinates fixed (ASE FixedPlane normal z), H x/y and "
                  "the Cu atoms not in FixAtoms relaxed")
@@ -279,15 +282,12 @@ def stage_sites(a0, prefix="", layers=4, settings=S_SLAB, mol=None, relax_fmax=F
     return out
 
 
-H2_HEIGHT = 3.7
-
-
 # ----------------------------------------------------------------- NEB
 def refine_path(records, n):
     """Atoms of a saved NEB path (image records with energies) brought to `n` images by
     inserting linear midpoints next to the highest interior image, alternately on its
     product and reactant side; returns (images, description or "")."""
-    imgs = [G.atoms_from(d) for d in records]
+    imgs = [atoms_from_record(d) for d in records]
     es = [d["energy"] for d in records]
     added = []
     while len(imgs) < n:
@@ -314,9 +314,9 @@ def stage_neb(a0, sites_reduced, mol, on_chunk=None):
     # neb_start.json remembers that start, so a later restart from the new trajectory
     # still counts the steps spent before it.
     start_f = os.path.join(SCR, "neb_start.json")
-    part = _meta.load_json(os.path.join(SCR, "neb_partial.json"))
+    part = read_json(os.path.join(SCR, "neb_partial.json"), None)
     if G.has_trajectory(os.path.join(SCR, "neb.traj")):
-        start = _meta.load_json(start_f)
+        start = read_json(start_f, None)
         if start is not None:   # the trajectory wins; keep how it started and its steps
             label, prior = start["label"], start["prior_steps"]
     elif part is not None and part.get("settings") == S_NEB \
@@ -329,7 +329,7 @@ def stage_neb(a0, sites_reduced, mol, on_chunk=None):
                  f"{part['max_neb_force_final']:.3f} eV/A){how}, FIRE restarted from rest")
         if world.rank == 0:
             _meta.save_json(start_f, {"label": label, "prior_steps": prior})
-    res = G.run_neb(SCR, "neb", G.atoms_from(ini_r), G.atoms_from(fin_r), NEB_NIMAGES,
+    res = G.run_neb(SCR, "neb", atoms_from_record(ini_r), atoms_from_record(fin_r), NEB_NIMAGES,
                     S_NEB, NEB_FMAX, ini_r["energy"], ini_r["forces"], fin_r["energy"],
                     fin_r["forces"], fixed, on_chunk=on_chunk, mid_images=mid,
                     mid_label=label, prior_steps=prior)
@@ -355,7 +355,7 @@ def main(stages):
                "adsorption_energy_definition": "E(slab+H) - E(slab) - 1/2 E(H2)",
                "random_seeds": "none used (deterministic)"}
     payload["gpaw_setups"] = _meta.gpaw_setup_info(["Cu", "H"])
-    timings = _meta.load_json(os.path.join(SCR, "timings.json"), {})
+    timings = read_json(os.path.join(SCR, "timings.json"), {})
 
     def note_time(name, t):
         # keep the wall time of the run that actually computed the stage
@@ -385,8 +385,8 @@ def main(stages):
             _meta.write_reference(TASK, payload, __file__, time.time() - T0,
                                   {"stage_wall_times_s": timings,
                                    "compute_wall_time_s_sum_of_cached_calculations": _meta.scratch_wall_sum(SCR),
-                                   "run_command": "nice -n 19 mpiexec --allow-run-as-root -n 2 "
-                                                  "gpaw python python/umlip/bench/reference/h_cu111.py",
+                                   "run_command": "PYTHONPATH=python:dft nice -n 19 mpiexec --allow-run-as-root -n 2 "
+                                                  "gpaw python dft/h_cu111.py",
                                    "mpi_ranks": world.size,
                                    "seeded_cache": _meta.seeded(SCR)})
         barrier()
@@ -426,8 +426,8 @@ def main(stages):
             write()
             molt = h2_box(S_MOL_T, "H2_box_tight")
             s4 = payload["slab"]
-            ct = G.cached(SCR, "tight_slab_clean", G.atoms_from(s4["clean_slab"]), S_SLAB_T)
-            ht = G.cached(SCR, "tight_H_fcc", G.atoms_from(s4["H_sites"]["fcc"]), S_SLAB_T)
+            ct = G.cached(SCR, "tight_slab_clean", atoms_from_record(s4["clean_slab"]), S_SLAB_T)
+            ht = G.cached(SCR, "tight_H_fcc", atoms_from_record(s4["H_sites"]["fcc"]), S_SLAB_T)
             et = ht["energy"] - ct["energy"] - 0.5 * molt["energy"]
             ep = s4["H_sites"]["fcc"]["adsorption_energy"]
             cc.update({"settings_production": S_SLAB, "settings_tight": S_SLAB_T,
@@ -457,7 +457,7 @@ def main(stages):
                 write()
             if "dissociated_state" not in sr:
                 raise G.NotCached("pairs / far H2 incomplete -> no NEB")
-            last = _meta.load_json(os.path.join(SCR, "neb_partial.json"))
+            last = read_json(os.path.join(SCR, "neb_partial.json"), None)
             if last is not None:
                 partial(last)   # the file keeps the last partial path while the NEB runs
             nb = stage_neb(a0, sr, mol, partial)

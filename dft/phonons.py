@@ -1,14 +1,13 @@
 #!/usr/bin/env python3
 """Finite-displacement phonons (phonopy + GPAW PW PBE) of fcc Cu and diamond Si
--> ../data/phonons.json
+-> python/umlip/validation/data/phonons.json
 
-Run (Debian python3: GPAW 22.8 + python3-phonopy 2.17):
-    nice -n 19 mpiexec --allow-run-as-root -n 2 gpaw python phonons.py
+Run from the repository root (Debian python3: GPAW 22.8 + python3-phonopy 2.17):
+    PYTHONPATH=python:dft nice -n 19 mpiexec --allow-run-as-root -n 2 gpaw python dft/phonons.py
 Cache: $UMLIP_DFT_SCRATCH/phonons.  The Cu lattice constant is taken from the
 h_cu111 recipe's EOS (same cache, same settings: 400 eV, k 12^3, FD 0.1 eV).
 """
 import os
-import sys
 import time
 
 import numpy as np
@@ -17,27 +16,24 @@ from ase.build import bulk
 from ase.eos import EquationOfState
 from ase.parallel import world, parprint
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import _meta  # noqa: E402
-import _gpaw_common as G  # noqa: E402
+import phonopy
+from phonopy import Phonopy
+from phonopy.structure.atoms import PhonopyAtoms
 
-import phonopy  # noqa: E402
-from phonopy import Phonopy  # noqa: E402
-from phonopy.structure.atoms import PhonopyAtoms  # noqa: E402
+import _gpaw_common as G
+import _meta
+from umlip.io import read_json
+from umlip.validation.systems import (BAND_PATH, DISPLACEMENT, HSP, MESH, PHONON_SYSTEMS,
+                                      POINTS_PER_SEGMENT)
 
 TASK = "phonons"
 SCR = _meta.scratch(TASK)
 T0 = time.time()
 CUTOFF = 400.0
-DISP = 0.01
+DISP = DISPLACEMENT
 PH_CONV = {"density": 1.0e-5, "forces": 1.0e-4}
-FCC_PRIM = [[0, 0.5, 0.5], [0.5, 0, 0.5], [0.5, 0.5, 0]]
-# fcc high-symmetry points in the basis of the reciprocal vectors of FCC_PRIM
-HSP = {"G": [0, 0, 0], "X": [0.5, 0.0, 0.5], "K": [0.375, 0.375, 0.75],
-       "L": [0.5, 0.5, 0.5]}
-PATH = ["G", "X", "K", "G", "L"]
-NSEG = 30
-MESH = [8, 8, 8]
+PATH = list(BAND_PATH)
+NSEG = POINTS_PER_SEGMENT - 1   # intervals per path segment
 
 
 def log(*a):
@@ -74,6 +70,7 @@ def run(name, unit_atoms, scmat, primmat, kpts, width, a0, a0_source):
     unit = PhonopyAtoms(symbols=unit_atoms.get_chemical_symbols(),
                         cell=np.array(unit_atoms.cell),
                         scaled_positions=unit_atoms.get_scaled_positions())
+    primmat = None if primmat is None else np.array(primmat, dtype=float)
     ph = Phonopy(unit, supercell_matrix=scmat, primitive_matrix=primmat, is_symmetry=True)
     ph.generate_displacements(distance=DISP, is_plusminus="auto")
     scs = ph.supercells_with_displacements
@@ -156,7 +153,7 @@ def main():
                "random_seeds": "none (deterministic displacements)"}
     payload["gpaw_setups"] = _meta.gpaw_setup_info(["Cu", "Si"])
     tfile = os.path.join(SCR, "timings.json")
-    timings = _meta.load_json(tfile, {})
+    timings = read_json(tfile, {})
 
     def note_time(name, t):
         if time.time() - t > 5 or name not in timings:
@@ -169,13 +166,16 @@ def main():
                                   {"stage_wall_times_s": timings,
                                    "compute_wall_time_s_sum_of_cached_calculations":
                                    _meta.scratch_wall_sum(SCR), "mpi_ranks": world.size,
-                                   "run_command": "nice -n 19 mpiexec --allow-run-as-root -n 2 "
-                                   "gpaw python python/umlip/bench/reference/phonons.py"})
+                                   "run_command": "PYTHONPATH=python:dft nice -n 19 mpiexec --allow-run-as-root -n 2 "
+                                   "gpaw python dft/phonons.py"})
     try:
         t = time.time()
         a_cu = b["a0_used_rounded"]
-        cu = bulk("Cu", "fcc", a=a_cu)   # primitive cell, same vectors as FCC_PRIM * a
-        payload["Cu"] = run("Cu", cu, np.eye(3, dtype=int) * 3, None, (3, 3, 3), 0.1, a_cu,
+        sys_cu = PHONON_SYSTEMS["Cu"]
+        # primitive cell, same vectors as systems.FCC_PRIM * a
+        cu = bulk("Cu", sys_cu["structure"], a=a_cu, cubic=sys_cu["cubic"])
+        payload["Cu"] = run("Cu", cu, np.eye(3, dtype=int) * sys_cu["supercell"],
+                            sys_cu["primitive"], (3, 3, 3), 0.1, a_cu,
                             "fcc primitive cell from ase.build.bulk('Cu','fcc',a=a0)")
         payload["Cu"]["lattice_constant_source"] = "h_cu111 EOS (400 eV, k 12^3, FD 0.1 eV)"
         note_time("Cu", t)
@@ -183,8 +183,10 @@ def main():
         t = time.time()
         eos = si_eos()
         a_si = round(eos["a0"], 5)
-        conv = bulk("Si", "diamond", a=a_si, cubic=True)
-        payload["Si"] = run("Si", conv, np.eye(3, dtype=int) * 2, FCC_PRIM, (2, 2, 2), 0.01,
+        sys_si = PHONON_SYSTEMS["Si"]
+        conv = bulk("Si", sys_si["structure"], a=a_si, cubic=sys_si["cubic"])
+        payload["Si"] = run("Si", conv, np.eye(3, dtype=int) * sys_si["supercell"],
+                            sys_si["primitive"], (2, 2, 2), 0.01,
                             a_si, "8-atom conventional cubic cell ase.build.bulk('Si',"
                             "'diamond',a=a0,cubic=True)")
         payload["Si"]["eos"] = eos

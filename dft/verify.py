@@ -1,30 +1,25 @@
 #!/usr/bin/env python3
-"""Check the payload sha256 of every reference JSON in ../data (stdlib only).
+"""Check the payload sha256 of every DFT data file (python/umlip/validation/data/*.json).
 
-    python3 python/umlip/bench/reference/verify.py [files...]
-Exit code 0 if all hashes match.
+    PYTHONPATH=python python3 dft/verify.py [files...]      # from the repository root
+Exit code 0 if all hashes match and every file is under 1 MiB. Needs only the standard library
+and numpy (umlip.io); ``umlip validate dft-data`` also checks that the files are complete.
 """
-import glob
-import hashlib
-import json
 import os
 import sys
 
-
-def payload_sha256(payload):
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"),
-                           ensure_ascii=True, allow_nan=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+try:
+    from umlip.io import payload_sha256, read_json
+    from umlip.validation.dft_data import PACKAGE_DATA_DIR
+except ImportError as exc:
+    sys.exit(f"dft/verify.py: {exc}: run it from the repository root with PYTHONPATH=python")
 
 
 def main(files):
-    if not files:
-        here = os.path.dirname(os.path.abspath(__file__))
-        files = sorted(glob.glob(os.path.join(here, "..", "data", "*.json")))
+    files = files or sorted(str(p) for p in PACKAGE_DATA_DIR.glob("*.json"))
     bad = 0
     for f in files:
-        with open(f) as fh:
-            doc = json.load(fh)
+        doc = read_json(f)
         ok = payload_sha256(doc["payload"]) == doc["sha256"]
         size = os.path.getsize(f)
         print(f"{'OK ' if ok else 'BAD'} {os.path.basename(f)} ({size / 1024:.0f} KiB)")

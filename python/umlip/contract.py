@@ -16,7 +16,6 @@ This module is family-agnostic and runs in the family environments, where torch 
 from __future__ import annotations
 
 import datetime
-import hashlib
 import json
 import os
 import tempfile
@@ -24,6 +23,8 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
 import numpy as np
+
+from umlip.io import file_sha256  # noqa: F401 - the families import it from here
 
 CONTRACT = "umlip-model"
 INPUTS = ["positions", "species", "edge_index", "edge_shift", "n_local", "cell"]
@@ -33,14 +34,6 @@ METADATA_FILE = "umlip.json"
 
 class ExportError(ValueError):
     """The model cannot be represented faithfully by the umlip model contract."""
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def base_metadata(

@@ -10,8 +10,8 @@ import numpy as np
 from ase import Atoms
 from ase.build import bulk
 
-from umlip.validation.jsonio import to_jsonable
-from umlip.validation.references import SCHEMA, payload_sha256
+from umlip.io import payload_sha256, to_jsonable
+from umlip.validation.dft_data import SCHEMA
 
 FAKE_GPAW = {"code": "test calculator", "mode": "pw", "pw_cutoff_eV": 0.0, "xc": "none",
              "kpts": {"size": [1, 1, 1]}, "occupations": {}, "spinpol": False,
@@ -92,9 +92,9 @@ def record(rec: dict) -> dict:
 def h_cu111_payload(calc, a0: float, with_neb: bool = True, neb_partial: bool = False):
     """The h_cu111 recipe's workflow with ``calc`` as "DFT" (relaxations to fmax 0.005)."""
     from umlip.validation.optimize import neb_path, relax, single_point
-    from umlip.validation.structures import (atom_in_box, atoms_from_record, cu111_slab,
-                                        fixed_indices, h2_in_box, with_adsorbate, with_h2_far,
-                                        with_h_pair)
+    from umlip.io import atoms_from_record
+    from umlip.validation.structures import (atom_in_box, cu111_slab, fixed_indices, h2_in_box,
+                                             with_adsorbate, with_h2_far, with_h_pair)
 
     f = 0.01
     h2 = record(relax(h2_in_box(), calc, fmax=f / 5))
@@ -140,8 +140,8 @@ def h_cu111_payload(calc, a0: float, with_neb: bool = True, neb_partial: bool = 
 
 def cu_adatom_payload(calc, a0: float):
     from umlip.validation.optimize import neb_path, relax
-    from umlip.validation.structures import (atoms_from_record, cu111_slab, fixed_indices,
-                                        nearest_image, with_adsorbate)
+    from umlip.io import atoms_from_record
+    from umlip.validation.structures import cu111_slab, fixed_indices, nearest_image, with_adsorbate
 
     f = 0.01
     clean = record(relax(cu111_slab(a0), calc, fmax=f))
@@ -170,7 +170,8 @@ def cu_adatom_payload(calc, a0: float):
 
 def phonon_material(calc, atoms, scmat, primmat, mesh=(4, 4, 4), nseg=10):
     """phonons.json material block, forces from ``calc`` (phonopy, recipe settings)."""
-    from umlip.validation.tasks.phonons import HSP, PATH, freqs_at, make_phonopy, supercell_forces
+    from umlip.validation.systems import BAND_PATH, HSP
+    from umlip.validation.tasks.phonons import freqs_at, make_phonopy, supercell_forces
 
     uc = {"symbols": atoms.get_chemical_symbols(), "cell": np.array(atoms.cell).tolist(),
           "scaled_positions": atoms.get_scaled_positions().tolist()}
@@ -178,7 +179,7 @@ def phonon_material(calc, atoms, scmat, primmat, mesh=(4, 4, 4), nseg=10):
     ph.forces = supercell_forces(ph, calc)
     ph.produce_force_constants()
     qs = []
-    for p1, p2 in zip(PATH[:-1], PATH[1:]):
+    for p1, p2 in zip(BAND_PATH[:-1], BAND_PATH[1:]):
         qa, qb = np.array(HSP[p1]), np.array(HSP[p2])
         qs += [qa + (qb - qa) * t for t in np.linspace(0, 1, nseg + 1)]
     qs = np.array(qs)
@@ -197,7 +198,7 @@ def phonon_material(calc, atoms, scmat, primmat, mesh=(4, 4, 4), nseg=10):
         "displacement_dataset": {"natom": ds["natom"], "first_atoms": [
             {"number": d["number"], "displacement": d["displacement"], "forces": d["forces"]}
             for d in ds["first_atoms"]]},
-        "band": {"path": PATH, "points_per_segment": nseg + 1, "qpoints_reduced": qs,
+        "band": {"path": list(BAND_PATH), "points_per_segment": nseg + 1, "qpoints_reduced": qs,
                  "frequencies_THz": fb},
         "mesh": {"mesh": list(mesh), "qpoints_reduced": md["qpoints"],
                  "weights": md["weights"], "frequencies_THz": md["frequencies"]},

@@ -80,8 +80,8 @@ def test_report_two_models_side_by_side(results, data_dir, tmp_path):
     assert "neb_fmax=" in md.split("(`adatom`)")[1].split("##")[0]
 
 
-def test_references_subcommand(data_dir, capsys):
-    assert main(["validate", "references", "--reference-dir", str(data_dir)]) == 0
+def test_dft_data_subcommand(data_dir, capsys):
+    assert main(["validate", "dft-data", "--reference-dir", str(data_dir)]) == 0
     text = capsys.readouterr().out
     assert "dissociation_curves" in text and "phonons" in text
 
@@ -109,14 +109,14 @@ def test_two_runs_into_one_model_directory_keep_each_others_tasks(tmp_path, data
     its own task into the manifest without dropping the other's."""
     from umlip.validation.analytic import toy_calculator
     from umlip.validation.calculators import describe
-    from umlip.validation.runner import run_benchmark
+    from umlip.validation.runner import RunOptions, run_benchmark
 
     calc = toy_calculator()
     info = describe(calc)
     root = tmp_path / info.get("label", "model")
     long_run = {"label": info.get("label"), "calculator": info, "tasks": {}}  # read at start
-    run_benchmark(calc, info, ["adatom"], tmp_path, quick=True, reference_dir=data_dir,
-                  progress=False, plots=False)
+    run_benchmark(calc, info, ["adatom"], tmp_path,
+                  RunOptions(quick=True, reference_dir=data_dir, progress=False, plots=False))
     from umlip.validation.runner import _record
     _record(root / "manifest.json", long_run, "reactive_md", {"status": "done"})
     tasks = json.loads((root / "manifest.json").read_text())["tasks"]

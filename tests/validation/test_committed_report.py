@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from umlip.validation.references import load_reference
+from umlip.validation.dft_data import load_dft_data
 from umlip.validation.report import load_models, summary_table
 from umlip.validation.runner import find_result_dirs
 from umlip.validation.tasks import TASKS
@@ -46,7 +46,7 @@ def test_committed_runs_used_the_committed_references(data_dir):
     """Every task result names the sha256 of each reference it read; the ones that depend on
     the whole file must have read the committed version (else the report compares a model
     with DFT data that is no longer the shipped data)."""
-    current = {n: load_reference(n, data_dir).sha256 for n in
+    current = {n: load_dft_data(n, data_dir).sha256 for n in
                ("h_cu111", "dissociation_curves", "cu_adatom", "phonons")}
     stale = []
     for label, (man, res) in _models().items():

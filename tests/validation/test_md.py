@@ -9,7 +9,8 @@ from ase.build import bulk
 
 from umlip.validation.analytic import PairCalculator, morse
 from umlip.validation.instability import Criteria, first_failure, structure_events, trace_events
-from umlip.validation.md import BACKENDS, ASEBackend, MDTrace, energy_drift, get_backend
+from umlip.validation.md import (BACKENDS, ASEBackend, LAMMPSModel, MDTrace, energy_drift,
+                                get_backend)
 from umlip.validation.stats import bootstrap_ci, error_stats
 
 
@@ -73,8 +74,24 @@ def test_ase_nve_conserves_energy_and_stops_on_request():
 
 def test_lammps_backend_needs_a_umlip_model():
     with pytest.raises(ValueError, match="umlip model"):
-        get_backend("lammps").run(Atoms("H"), dimer(), ensemble="nve", timestep_fs=1,
-                                  n_steps=1)
+        get_backend("lammps")
+    assert get_backend("lammps", LAMMPSModel("m.pt")).model.file == "m.pt"
+
+
+def test_lammps_model_pair_style_keywords():
+    assert LAMMPSModel("m.pt").pair_style_keywords() == "device cpu"
+    assert LAMMPSModel("m.pt", device="cuda:1", threads=3).pair_style_keywords() == \
+        "device cuda:1 threads 3"
+
+
+def test_lammps_backend_with_a_calculator_is_refused_before_running(tmp_path, capsys):
+    from umlip.cli import main
+
+    assert main(["validate", "run", "--calculator", "umlip.validation.analytic:toy_calculator",
+                 "--backend", "lammps", "--tasks", "reactive_md", "--quick",
+                 "--out", str(tmp_path), "--no-progress"]) == 2
+    assert "--backend lammps runs a umlip model file: give --model" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
 
 
 @pytest.mark.slow
@@ -87,13 +104,14 @@ def test_lammps_backend_reproduces_the_ase_trajectory(sevenn_model):
     from umlip.validation.md import LAMMPSBackend, thermalize
 
     calc = UMLIPCalculator(sevenn_model, dtype="float64", num_threads=1)
+    model = LAMMPSModel(sevenn_model, dtype="float64", threads=1)
     a0 = bulk("Cu", "fcc", a=3.62, cubic=True).repeat((2, 1, 1))
     a0.rattle(0.05, seed=1)
     a0.set_constraint(FixAtoms([0, 1]))
     thermalize(a0, 600, np.random.default_rng(0))
     a0.positions[3] += a0.cell[0]
     out = {}
-    for backend in (ASEBackend(), LAMMPSBackend()):
+    for backend in (ASEBackend(), LAMMPSBackend(model)):
         a = a0.copy()
         a.set_velocities(a0.get_velocities())
         tr = backend.run(a, calc, ensemble="nve", timestep_fs=1.0, n_steps=10, record_every=2,
@@ -106,19 +124,20 @@ def test_lammps_backend_reproduces_the_ase_trajectory(sevenn_model):
     assert np.allclose(xl[:2], a0.positions[:2])                     # fixed atoms stayed
 
 
-def test_lammps_backend_runs_with_the_calculators_threads(sevenn_model):
-    """The pair style gets the calculator's thread count (LAMMPS alone would take
-    $OMP_NUM_THREADS or 1, and --threads would silently not apply to the MD)."""
-    from umlip import UMLIPCalculator
+def test_lammps_backend_runs_with_the_models_threads(sevenn_model):
+    """The pair style gets the model's thread count (LAMMPS alone would take
+    $OMP_NUM_THREADS or 1, and --threads would silently not apply to the MD); no calculator
+    is needed."""
     from umlip.engine import get_num_threads, set_num_threads
     from umlip.validation.md import LAMMPSBackend
 
     before = get_num_threads()
     try:
-        calc = UMLIPCalculator(sevenn_model, dtype="float64", num_threads=3)
         a = bulk("Cu", "fcc", a=3.62, cubic=True)
         set_num_threads(1)
-        LAMMPSBackend().run(a, calc, ensemble="nve", timestep_fs=1.0, n_steps=2)
+        tr = LAMMPSBackend(LAMMPSModel(sevenn_model, threads=3)).run(
+            a, None, ensemble="nve", timestep_fs=1.0, n_steps=2)
+        assert tr.n_steps_done == 2 and np.isfinite(tr.epot).all()
         assert get_num_threads() == 3          # set by pair_style umlip ... threads 3
     finally:
         set_num_threads(before)
@@ -247,7 +266,7 @@ def test_hot_md_reports_the_temperature_of_the_first_failure(tmp_path, monkeypat
 
 
 def test_reactive_md_resumes_and_extends_without_recomputing(tmp_path):
-    from umlip.validation.jsonio import Cache
+    from umlip.validation.cache import Cache
     from umlip.validation.tasks.reactive_md import ReactiveMDSettings, ReactiveMDTask
 
     pairs = {(1, 1): _repulsive(5.0, 0.5), (1, 29): _repulsive(1.0, 0.3), (29, 29): CU_CU}

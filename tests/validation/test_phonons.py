@@ -9,7 +9,8 @@ from ase.build import bulk
 from ase.data import atomic_masses, atomic_numbers
 
 from support.validation_models import spring_model
-from umlip.validation.tasks.phonons import (HSP, PhononSettings, PhononTask, count_imaginary,
+from umlip.validation.systems import HSP
+from umlip.validation.tasks.phonons import (PhononSettings, PhononTask, count_imaginary,
                                        freqs_at, make_phonopy, supercell_forces)
 
 A, K = 3.6, 1.5                                   # Å, eV/Å^2

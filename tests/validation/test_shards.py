@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from umlip.validation.jsonio import Cache
+from umlip.validation.cache import Cache
 from umlip.cli import main
 
 TOY = "umlip.validation.analytic:toy_calculator"

@@ -18,23 +18,24 @@ Python use (phonopy style)::
     t.run(calc)          # any ASE calculator
     t.result.save("d.json"); t.plot("plots/")
 
-DFT references live in ``umlip/validation/data`` (see :mod:`umlip.validation.references`).
+The DFT data live in ``umlip/validation/data`` (see :mod:`umlip.validation.dft_data`; the
+recipes that made them are the repository's ``dft/``).
 Units: eV, Å, eV/Å, fs, K, THz.
 """
 from __future__ import annotations
 
-__all__ = ["TASKS", "get_task", "load_result", "load_reference", "reference_status",
-           "ReferenceError", "run_benchmark", "write_report"]
+__all__ = ["TASKS", "get_task", "load_result", "load_dft_data", "dft_data_status",
+           "DFTDataError", "RunOptions", "run_benchmark", "write_report"]
 
 _WHERE = {"TASKS": "umlip.validation.tasks", "get_task": "umlip.validation.tasks",
-          "load_result": "umlip.validation.tasks", "load_reference": "umlip.validation.references",
-          "reference_status": "umlip.validation.references",
-          "ReferenceError": "umlip.validation.references", "run_benchmark": "umlip.validation.runner",
-          "write_report": "umlip.validation.report"}
+          "load_result": "umlip.validation.tasks", "load_dft_data": "umlip.validation.dft_data",
+          "dft_data_status": "umlip.validation.dft_data",
+          "DFTDataError": "umlip.validation.dft_data", "RunOptions": "umlip.validation.runner",
+          "run_benchmark": "umlip.validation.runner", "write_report": "umlip.validation.report"}
 
 
 def __getattr__(name):
-    # lazy: `umlip --help` builds the bench parser and must not import ase/scipy/phonopy
+    # lazy: `umlip --help` builds the validate parser and must not import ase/scipy/phonopy
     if name in _WHERE:
         import importlib
 

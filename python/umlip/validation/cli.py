@@ -1,4 +1,4 @@
-"""``umlip validate`` subcommands: run, report, references (wired into umlip.cli)."""
+"""``umlip validate`` subcommands: run, report, dft-data (wired into umlip.cli)."""
 from __future__ import annotations
 
 import argparse
@@ -9,13 +9,16 @@ from typing import List, Optional, Tuple
 
 def parse_shard(spec: str) -> Tuple[int, int]:
     """``"i/n"`` (1 <= i <= n) -> ``(i - 1, n)``."""
+    from umlip.validation.task import check_shard
+
     try:
         i, n = (int(x) for x in spec.split("/"))
     except ValueError:
         raise ValueError(f"--shard {spec!r}: expected i/n, e.g. 1/4") from None
-    if not 1 <= i <= n:
-        raise ValueError(f"--shard {spec}: need 1 <= i <= n")
-    return i - 1, n
+    try:
+        return check_shard((i - 1, n))
+    except ValueError as exc:
+        raise ValueError(f"--{exc}") from None
 
 
 def shard_device(device: str, k: int, n_gpus: int) -> str:
@@ -79,16 +82,32 @@ def _run_shards(args, started: float) -> None:
                 p.terminate()
 
 
+def _lammps_model(args):
+    """The model of ``--backend lammps``: the file of ``--model`` (a known name is exported
+    into the cache first), ``--dtype``, ``--device``, ``--threads``."""
+    from umlip.models import resolve
+    from umlip.validation.md import LAMMPSModel
+
+    if args.backend != "lammps":
+        return None
+    if not args.model:
+        raise ValueError("--backend lammps runs a umlip model file: give --model, not "
+                         "--calculator")
+    return LAMMPSModel(file=str(resolve(args.model)), dtype=args.dtype, device=args.device,
+                       threads=args.threads)
+
+
 def _cmd_run(args) -> int:
     from umlip.validation.calculators import make_calculator
     from umlip.validation.report import load_results, summary_table
-    from umlip.validation.runner import parse_tasks, run_benchmark
+    from umlip.validation.runner import RunOptions, parse_tasks, run_benchmark
 
     import time
 
     started = time.time()
     tasks = parse_tasks(args.tasks)
     shard = parse_shard(args.shard) if args.shard else (0, 1)
+    lammps_model = _lammps_model(args)      # before --jobs: a known model is exported once
     if args.jobs < 1:
         raise ValueError(f"--jobs {args.jobs}: need at least 1")
     if args.jobs > 1:
@@ -99,11 +118,12 @@ def _cmd_run(args) -> int:
     calc, info = make_calculator(model=args.model, calculator=args.calculator,
                                  calculator_kwargs=kwargs, dtype=args.dtype,
                                  device=args.device, num_threads=args.threads)
-    root = run_benchmark(calc, info, tasks, args.out, quick=args.quick,
-                         reference_dir=args.reference_dir, backend=args.backend,
+    options = RunOptions(quick=args.quick, reference_dir=args.reference_dir,
+                         backend=args.backend, lammps_model=lammps_model,
                          label=args.label, progress=not args.no_progress,
                          rerun=args.rerun and args.jobs <= 1, shard=shard,
                          started=args.started or started)
+    root = run_benchmark(calc, info, tasks, args.out, options)
     man, res = load_results(root)
     print(f"\nresults: {root}")
     print(summary_table({man["label"]: res}))
@@ -128,16 +148,16 @@ def _cmd_report(args) -> int:
     return 0
 
 
-def _cmd_references(args) -> int:
-    from umlip.validation.references import describe_status, reference_status
+def _cmd_dft_data(args) -> int:
+    from umlip.validation.dft_data import describe_status, dft_data_status
 
-    st = reference_status(args.reference_dir)
+    st = dft_data_status(args.reference_dir)
     print(describe_status(st))
     return 1 if any(s["state"] == "invalid" for s in st) else 0
 
 
 def add_validate_parser(sub) -> None:
-    """Add ``validate`` (with run / report / references) to the umlip subparsers."""
+    """Add ``validate`` (with run / report / dft-data) to the umlip subparsers."""
     b = sub.add_parser("validate", help="reactive-events validation suite vs DFT")
     bs = b.add_subparsers(dest="validate_command", required=True)
 
@@ -186,6 +206,7 @@ def add_validate_parser(sub) -> None:
     p.add_argument("-o", "--output", default="report", help="report directory")
     p.set_defaults(func=_cmd_report)
 
-    f = bs.add_parser("references", help="check the DFT reference files (hash, completeness)")
-    f.add_argument("--reference-dir")
-    f.set_defaults(func=_cmd_references)
+    f = bs.add_parser("dft-data", help="check the DFT data files (hash, completeness)")
+    f.add_argument("--reference-dir", help="DFT data directory (default: "
+                   "$UMLIP_VALIDATION_DATA or the package's validation/data)")
+    f.set_defaults(func=_cmd_dft_data)

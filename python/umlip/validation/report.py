@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from umlip.validation.jsonio import PathLike, read_json
+from umlip.io import PathLike, read_json
 from umlip.validation.runner import find_result_dirs
 from umlip.validation.task import Metric, TaskResult
 from umlip.validation.tasks import TASKS, load_result

@@ -1,4 +1,4 @@
-"""Run benchmark tasks for one calculator into a results directory (resumable).
+"""Run validation tasks for one calculator into a results directory (resumable).
 
 Layout of ``<out>/<label>/``::
 
@@ -17,23 +17,58 @@ one machine or several sharing the directory, split the pieces of the shardable 
 that finishes its pieces while others still run records the task as ``partial``; the last one
 to finish finds every piece cached and writes the result; pieces a shard failed on (recorded
 in its ``partial`` entry) are retried by the last shard of the same run (``started``). The
-compute time is the sum of the shards' wall times (``<task>/cache/<fp>/_shards/``). The numbers do not depend on the split:
-every trajectory is seeded by its own index, and pieces all shards need (the relaxed slab)
-are stored first-writer-wins.
+compute time is the sum of the shards' wall times (``<task>/cache/<fp>/_shards/``). The
+numbers do not depend on the split: every trajectory is seeded by its own index, and pieces
+all shards need (the relaxed slab) are stored first-writer-wins.
 """
 from __future__ import annotations
 
 import socket
 import time
+import traceback
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from umlip.io import PathLike, read_json, write_json
+from umlip.validation.cache import Cache
 from umlip.validation.calculators import safe_label
-from umlip.validation.jsonio import Cache, PathLike, read_json, write_json
+from umlip.validation.md import LAMMPSModel
+from umlip.validation.task import Task, TaskResult, check_shard
 from umlip.validation.tasks import TASKS, get_task
-from umlip.validation.task import TaskResult
 
 IDENTITY_KEYS = ("content_hash", "class", "factory", "factory_kwargs", "label", "dtype")
+
+
+@dataclass
+class RunOptions:
+    """How :func:`run_benchmark` runs the tasks.
+
+    quick: tiny settings (tests); reference_dir: DFT data directory (None: the package's);
+    backend: MD backend of the MD tasks (``ase`` or ``lammps``); lammps_model: the model the
+    ``lammps`` backend runs; label: the model's name in the results (None: the
+    calculator's); progress: progress lines on stdout; rerun: recompute finished results
+    (cached pieces are still used); plots: write each task's plots; shard: ``(i, n)``, this
+    process is shard i (0-based) of n; started: when the run began [epoch s] (the shards
+    of one ``--jobs`` run share it): cached pieces older than that come from an earlier run,
+    whose time was not recorded.
+    """
+
+    quick: bool = False
+    reference_dir: Optional[PathLike] = None
+    backend: str = "ase"
+    lammps_model: Optional[LAMMPSModel] = None
+    label: Optional[str] = None
+    progress: bool = True
+    rerun: bool = False
+    plots: bool = True
+    shard: Tuple[int, int] = (0, 1)
+    started: Optional[float] = None
+
+    def __post_init__(self) -> None:
+        check_shard(self.shard)
+        if self.backend == "lammps" and self.lammps_model is None:
+            raise ValueError("--backend lammps runs a umlip model file: give --model")
 
 
 def parse_tasks(spec: str) -> List[str]:
@@ -55,130 +90,132 @@ def _piece_errors(res: TaskResult) -> List[str]:
     return [e["piece"] + ": " + e["error"] for e in res.errors]
 
 
-def run_benchmark(calc, calculator_info: Dict[str, Any], tasks: Sequence[str],
-                  out: PathLike, quick: bool = False, reference_dir: Optional[PathLike] = None,
-                  backend: str = "ase", label: Optional[str] = None, progress: bool = True,
-                  rerun: bool = False, plots: bool = True,
-                  shard: Tuple[int, int] = (0, 1), started: Optional[float] = None) -> Path:
-    """Run ``tasks`` with ``calc`` into ``<out>/<label>``; returns that directory.
-
-    ``shard=(i, n)``: this process is shard ``i`` (0-based) of ``n`` (see the module doc).
-    ``started``: when the run began (epoch seconds; shards of one ``--jobs`` run share it):
-    cached pieces written before it come from an earlier run, whose time was not recorded."""
-    from umlip import __version__
-
-    label = label or calculator_info.get("label", "model")
+def run_benchmark(calc, calculator_info: Dict[str, Any], tasks: Sequence[str], out: PathLike,
+                  options: Optional[RunOptions] = None) -> Path:
+    """Run ``tasks`` with ``calc`` into ``<out>/<label>``; returns that directory."""
+    opt = options or RunOptions()
+    label = opt.label or calculator_info.get("label", "model")
     calculator_info = dict(calculator_info, label=label)
     root = Path(out) / safe_label(label)
+    manifest = _open_manifest(root, calculator_info, opt)
+    for name in tasks:
+        t0 = time.time()
+        try:
+            entry = _run_task(name, calc, calculator_info, root, manifest["tasks"].get(name, {}),
+                              opt, t0)
+        except Exception as exc:  # noqa: BLE001 - record and continue with the other tasks
+            entry = {"status": "failed", "quick": opt.quick,
+                     "error": f"{type(exc).__name__}: {exc}",
+                     "traceback": traceback.format_exc(limit=6), "wall_time_s": time.time() - t0}
+            _say(opt, f"[{name}] FAILED: {entry['error']}")
+        if entry is not None:
+            manifest = _record(root / "manifest.json", manifest, name, entry)
+    return root
+
+
+def _say(opt: RunOptions, line: str) -> None:
+    if opt.progress:
+        print(line, flush=True)
+
+
+def _open_manifest(root: Path, calculator_info: Dict[str, Any], opt: RunOptions
+                   ) -> Dict[str, Any]:
+    """The manifest of ``root`` with this run's header (refused if another calculator's)."""
+    from umlip import __version__
+
     root.mkdir(parents=True, exist_ok=True)
     mpath = root / "manifest.json"
     manifest = read_json(mpath) if mpath.is_file() else {"tasks": {}}
-    if manifest.get("calculator") and _identity(manifest["calculator"]) != _identity(
-            calculator_info):
-        old = manifest["calculator"]
+    old = manifest.get("calculator")
+    if old and _identity(old) != _identity(calculator_info):
         raise ValueError(f"{root} holds results of another calculator ({old.get('label')}, "
                          f"{old.get('content_hash') or old.get('class')}); "
                          "choose another --out or --label")
-    manifest.update({"label": label, "calculator": calculator_info,
-                     "umlip_version": __version__, "reference_dir": str(reference_dir or ""),
+    manifest.update({"label": calculator_info["label"], "calculator": calculator_info,
+                     "umlip_version": __version__,
+                     "reference_dir": str(opt.reference_dir or ""),
                      "created": manifest.get("created") or time.strftime("%Y-%m-%dT%H:%M:%S")})
-    i_shard, n_shards = shard
-    if not (n_shards >= 1 and 0 <= i_shard < n_shards):
-        raise ValueError(f"shard {i_shard + 1}/{n_shards}: need 1 <= i <= n")
-    for name in tasks:
-        entry = manifest["tasks"].get(name, {})
-        rpath = root / name / "result.json"
-        t0 = time.time()
-        cls = get_task(name)
-        split = n_shards > 1 and cls.shardable
-        if n_shards > 1 and not split and i_shard != 0:
-            if progress:
-                print(f"[{name}] not split into shards: shard 1/{n_shards} runs it", flush=True)
-            continue
-        try:
-            cache = Cache(root / name / "cache")
-            task = cls(quick=quick, reference_dir=reference_dir, backend=backend,
-                       progress=progress, cache=cache, shard=shard if split else (0, 1))
-            fp = task.fingerprint()
-            if not rerun and entry.get("status") == "done" and entry.get("fingerprint") == fp \
-                    and rpath.is_file():
-                if progress:
-                    print(f"[{name}] finished earlier, skipped ({rpath})", flush=True)
-                continue
-            pieces = task.fingerprint(pieces=True)
-            # a rerun from cached pieces takes seconds: keep the time the pieces cost
-            timed = entry.get("pieces") == pieces and entry.get("status", "").startswith("done")
-            spent = entry.get("compute_wall_time_s", entry.get("wall_time_s", 0.0)) \
-                if timed else 0.0
-            # pieces left by an interrupted earlier process: their time was never recorded
-            untimed = entry.get("compute_time_incomplete", False) if timed else \
-                cache.child(pieces).written_before(started or t0)
-            res = task.run(calc, calculator_info)
-            if task.deferred:       # the other shards may have finished theirs meanwhile
-                res = task.run(calc, calculator_info)
-            compute = None      # None: this run's wall time
-            if split:
-                shards = cache.child(pieces)
+    return manifest
 
-                def shard_records() -> List[Optional[Dict[str, Any]]]:
-                    """Record this shard's wall time so far; every shard's record."""
-                    shards.put(f"_shards/{i_shard + 1}of{n_shards}", {
-                        "wall_time_s": time.time() - t0, "resumed": untimed,
-                        "host": socket.gethostname(),
-                        "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                        "finished_epoch": time.time(),
-                        "pieces_left_to_other_shards": len(set(task.deferred))})
-                    return [shards.get(f"_shards/{k + 1}of{n_shards}")
-                            for k in range(n_shards)]
 
-                done = shard_records()
-                if task.deferred and all(d and d.get("finished_epoch", 0) >= (started or t0)
-                                         for d in done):
-                    # every shard of this run has ended and pieces are still missing: their
-                    # owners failed on them; retry them here, as a serial rerun would, and
-                    # count the retry in this shard's (and so the task's) compute time
-                    task.shard = (0, 1)
-                    res = task.run(calc, calculator_info)
-                    done = shard_records()
-                if task.deferred:
-                    left = len(set(task.deferred))
-                    if progress:
-                        print(f"[{name}] shard {i_shard + 1}/{n_shards}: own pieces done, "
-                              f"{left} still with other shards; the last shard to finish "
-                              "writes the result", flush=True)
-                    manifest = _record(mpath, manifest, name, {
-                        "status": "partial", "fingerprint": fp, "pieces": pieces,
-                        "quick": quick, "backend": backend,
-                        "shard": f"{i_shard + 1}/{n_shards}",
-                        "pieces_left_to_other_shards": left,
-                        "wall_time_s": time.time() - t0,
-                        "piece_errors": _piece_errors(res)})
-                    continue
-                compute = sum(d["wall_time_s"] for d in done if d)
-                untimed = untimed or any(d is None or d.get("resumed") for d in done)
-            res.save(rpath)
-            pngs = task.plot(root / name / "plots") if plots else []
-            wall = time.time() - t0
-            entry = {"status": "done" if not res.errors else "done_with_errors",
-                     "fingerprint": fp, "pieces": pieces, "quick": quick,
-                     "backend": res.backend, "result": str(rpath.relative_to(root)),
-                     "plots": [str(Path(p).relative_to(root)) for p in pngs],
-                     "wall_time_s": wall,
-                     "compute_wall_time_s": max(wall if compute is None else compute, spent),
-                     "compute_time_incomplete": untimed,
-                     "piece_errors": _piece_errors(res)}
-            if split:
-                entry["shards"] = n_shards
-        except Exception as exc:  # noqa: BLE001 - record and continue with the other tasks
-            import traceback
+class _ShardLog:
+    """The wall-time records of the shards of one task (``<pieces cache>/_shards/``)."""
 
-            entry = {"status": "failed", "quick": quick,
-                     "error": f"{type(exc).__name__}: {exc}",
-                     "traceback": traceback.format_exc(limit=6), "wall_time_s": time.time() - t0}
-            if progress:
-                print(f"[{name}] FAILED: {entry['error']}", flush=True)
-        manifest = _record(mpath, manifest, name, entry)
-    return root
+    def __init__(self, cache: Cache, shard: Tuple[int, int], t0: float, untimed: bool):
+        self.cache, (self.i, self.n), self.t0, self.untimed = cache, shard, t0, untimed
+
+    def write(self, task: Task) -> List[Optional[Dict[str, Any]]]:
+        """Record this shard's wall time so far; returns every shard's record."""
+        self.cache.put(f"_shards/{self.i + 1}of{self.n}", {
+            "wall_time_s": time.time() - self.t0, "resumed": self.untimed,
+            "host": socket.gethostname(), "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "finished_epoch": time.time(),
+            "pieces_left_to_other_shards": len(set(task.deferred))})
+        return [self.cache.get(f"_shards/{k + 1}of{self.n}") for k in range(self.n)]
+
+    def all_ended(self, task: Task, since: float) -> bool:
+        """Record this shard's end of its own pieces; True when every shard of the run
+        (started at ``since``) has ended."""
+        return all(d and d.get("finished_epoch", 0) >= since for d in self.write(task))
+
+
+def _run_task(name: str, calc, calculator_info: Dict[str, Any], root: Path,
+              entry: Dict[str, Any], opt: RunOptions, t0: float) -> Optional[Dict[str, Any]]:
+    """Run one task; returns its manifest entry (None: nothing to record, the task finished
+    earlier or is left to shard 1)."""
+    cls = get_task(name)
+    i_shard, n_shards = opt.shard
+    split = n_shards > 1 and cls.shardable
+    if n_shards > 1 and not split and i_shard != 0:
+        _say(opt, f"[{name}] not split into shards: shard 1/{n_shards} runs it")
+        return None
+    rpath = root / name / "result.json"
+    cache = Cache(root / name / "cache")
+    task = cls(quick=opt.quick, reference_dir=opt.reference_dir, backend=opt.backend,
+               lammps_model=opt.lammps_model, progress=opt.progress, cache=cache,
+               shard=opt.shard if split else (0, 1))
+    fp = task.fingerprint()
+    if not opt.rerun and entry.get("status") == "done" and entry.get("fingerprint") == fp \
+            and rpath.is_file():
+        _say(opt, f"[{name}] finished earlier, skipped ({rpath})")
+        return None
+    pieces = task.fingerprint(pieces=True)
+    # a rerun from cached pieces takes seconds: keep the time the pieces cost
+    timed = entry.get("pieces") == pieces and entry.get("status", "").startswith("done")
+    spent = entry.get("compute_wall_time_s", entry.get("wall_time_s", 0.0)) if timed else 0.0
+    # pieces left by an interrupted earlier process: their time was never recorded
+    untimed = entry.get("compute_time_incomplete", False) if timed else \
+        cache.child(pieces).written_before(opt.started or t0)
+    shards = _ShardLog(cache.child(pieces), opt.shard, t0, untimed) if split else None
+    res = task.run(calc, calculator_info, all_shards_ended=None if shards is None else
+                   (lambda: shards.all_ended(task, opt.started or t0)))
+    compute = None      # None: this run's wall time
+    if shards is not None:
+        done = shards.write(task)
+        if task.deferred:
+            left = len(set(task.deferred))
+            _say(opt, f"[{name}] shard {i_shard + 1}/{n_shards}: own pieces done, {left} still "
+                      "with other shards; the last shard to finish writes the result")
+            return {"status": "partial", "fingerprint": fp, "pieces": pieces,
+                    "quick": opt.quick, "backend": opt.backend,
+                    "shard": f"{i_shard + 1}/{n_shards}", "pieces_left_to_other_shards": left,
+                    "wall_time_s": time.time() - t0, "piece_errors": _piece_errors(res)}
+        compute = sum(d["wall_time_s"] for d in done if d)
+        untimed = untimed or any(d is None or d.get("resumed") for d in done)
+    res.save(rpath)
+    pngs = task.plot(root / name / "plots") if opt.plots else []
+    wall = time.time() - t0
+    entry = {"status": "done" if not res.errors else "done_with_errors",
+             "fingerprint": fp, "pieces": pieces, "quick": opt.quick,
+             "backend": res.backend, "result": str(rpath.relative_to(root)),
+             "plots": [str(Path(p).relative_to(root)) for p in pngs],
+             "wall_time_s": wall,
+             "compute_wall_time_s": max(wall if compute is None else compute, spent),
+             "compute_time_incomplete": untimed,
+             "piece_errors": _piece_errors(res)}
+    if split:
+        entry["shards"] = n_shards
+    return entry
 
 
 def _record(mpath: Path, manifest: Dict[str, Any], name: str,

@@ -1,80 +1,21 @@
-"""Atoms <-> JSON records, and the structures of the benchmark.
+"""The structures of the validation suite, built as the DFT recipes build them.
 
-Records use the layout of the DFT reference files (see reference/_meta.py ``atoms_to_dict``):
-``numbers, positions [Å], cell [Å], pbc, fixed_atoms, other_constraints`` (+ ``energy`` [eV],
-``forces`` [eV/Å], ``velocities`` [Å/(ASE time)] when known), so a reference geometry and a
-model geometry load the same way.
-
-The builders repeat the constructions of the recipes (reference/h_cu111.py, cu_adatom.py) so
-that the model workflow also runs when a DFT stage is not available yet (then there is simply
-no DFT number to compare with).
+The constants (slab size, heights, boxes) are in :mod:`umlip.validation.systems`, shared
+with the recipes in ``dft/``; the tasks build a structure here when a DFT stage is missing
+(then there is no DFT number to compare with). Geometry records (JSON) are
+:func:`umlip.io.atoms_to_record` / :func:`umlip.io.atoms_from_record`.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Sequence
+from typing import Dict, Sequence
 
 import numpy as np
 from ase import Atoms
 from ase.build import add_adsorbate, fcc111
-from ase.constraints import FixAtoms, FixCartesian, dict2constraint
+from ase.constraints import FixAtoms, FixCartesian
 
-from umlip.validation.jsonio import to_jsonable
-
-#: recipe constants (reference/h_cu111.py): p(2x2), 3 layers, bottom two fixed, 7.5 Å vacuum
-SLAB_SIZE = (2, 2, 3)
-SLAB_VACUUM = 7.5
-SLAB_FIXED_LAYERS = 2
-H_SITE_HEIGHT = {"fcc": 0.95, "hcp": 0.95, "ontop": 1.55}   # Å above the top layer
-H2_FAR_HEIGHT = 3.7                                          # Å above the top layer
-H2_BOX = 12.0                                                # Å, cubic box for H2 / H
-ADATOM_HEIGHT = 2.0                                          # Å (reference/cu_adatom.py)
-CU_A0_FALLBACK = 3.6423   # Å; used only if no reference gives the PBE lattice constant
-
-
-def atoms_from_record(rec: Dict[str, Any]) -> Atoms:
-    """Atoms (with FixAtoms / other ASE constraints and velocities) from a record."""
-    a = Atoms(numbers=rec["numbers"], positions=rec["positions"], cell=rec["cell"],
-              pbc=rec["pbc"])
-    cons = []
-    if rec.get("fixed_atoms"):
-        cons.append(FixAtoms(indices=rec["fixed_atoms"]))
-    for c in rec.get("other_constraints", []):
-        kw = dict(c.get("kwargs", {}))
-        if c.get("name") == "FixCartesian":     # ase 3.22 wrote a scalar index "a"
-            idx = kw.pop("a", kw.pop("indices", None))
-            cons.append(FixCartesian(np.atleast_1d(idx).tolist(), mask=kw.get("mask")))
-        else:
-            cons.append(dict2constraint(c))
-    if cons:
-        a.set_constraint(cons)
-    if rec.get("initial_magmoms") is not None:
-        a.set_initial_magnetic_moments(rec["initial_magmoms"])
-    if rec.get("velocities") is not None:
-        a.set_velocities(rec["velocities"])
-    return a
-
-
-def atoms_to_record(atoms: Atoms, energy: Optional[float] = None, forces=None,
-                    velocities: bool = False, **extra: Any) -> Dict[str, Any]:
-    """JSON record of a geometry (the inverse of :func:`atoms_from_record`)."""
-    d: Dict[str, Any] = {
-        "numbers": atoms.numbers.tolist(), "positions": atoms.positions.tolist(),
-        "cell": np.array(atoms.cell).tolist(), "pbc": atoms.pbc.tolist(),
-        "fixed_atoms": [], "other_constraints": [],
-    }
-    for c in atoms.constraints:
-        if isinstance(c, FixAtoms):
-            d["fixed_atoms"] = sorted(int(i) for i in c.get_indices())
-        else:
-            d["other_constraints"].append(c.todict())
-    if energy is not None:
-        d["energy"] = float(energy)
-    if forces is not None:
-        d["forces"] = np.asarray(forces).tolist()
-    if velocities:
-        d["velocities"] = atoms.get_velocities().tolist()
-    d.update(extra)
-    return to_jsonable(d)
+from umlip.validation.systems import (H2_BOX, H2_FAR_HEIGHT, H2_START_BOND, H_PAIR_HEIGHT,
+                                      SLAB_FIXED_LAYERS, SLAB_SIZE, SLAB_VACUUM)
 
 
 def fixed_indices(atoms: Atoms) -> list:
@@ -87,7 +28,7 @@ def fixed_indices(atoms: Atoms) -> list:
 
 def cu111_slab(a0: float, size: Sequence[int] = SLAB_SIZE, vacuum: float = SLAB_VACUUM,
                fixed_layers: int = SLAB_FIXED_LAYERS) -> Atoms:
-    """fcc(111) Cu slab, bottom ``fixed_layers`` layers fixed (as reference/h_cu111.py)."""
+    """fcc(111) Cu slab, bottom ``fixed_layers`` layers fixed (as dft/h_cu111.py)."""
     slab = fcc111("Cu", tuple(size), a=a0, vacuum=vacuum)
     nl = size[2]
     slab.set_constraint(FixAtoms(indices=[at.index for at in slab
@@ -119,8 +60,8 @@ def surface_repeat(slab: Atoms) -> int:
 
 
 def pair_site_positions(clean: Atoms) -> Dict[str, tuple]:
-    """x, y [Å] of the two H of each dissociated-pair candidate (as reference/h_cu111.py,
-    for any p(n x n) cell)."""
+    """x, y [Å] of the two H of each dissociated-pair candidate (as dft/h_cu111.py, for any
+    p(n x n) cell)."""
     cell = np.array(clean.cell)
     n = surface_repeat(clean)
     a1, a2 = cell[0] / n, cell[1] / n
@@ -130,7 +71,7 @@ def pair_site_positions(clean: Atoms) -> Dict[str, tuple]:
             "fcc+hcp": (fcc, hcp - a1 - a2)}
 
 
-def with_h_pair(clean: Atoms, pair: str, height: float = 1.0) -> Atoms:
+def with_h_pair(clean: Atoms, pair: str, height: float = H_PAIR_HEIGHT) -> Atoms:
     """Clean slab + two H at ``height`` Å above the top layer on a pair of hollow sites."""
     p1, p2 = pair_site_positions(clean)[pair]
     zt = top_layer_z(clean)
@@ -143,7 +84,7 @@ def with_h_pair(clean: Atoms, pair: str, height: float = 1.0) -> Atoms:
 def with_h2_far(clean: Atoms, pair_state: Atoms, bond: float,
                 height: float = H2_FAR_HEIGHT) -> Atoms:
     """H2 parallel to the surface above the midpoint of a dissociated pair, axis along the
-    pair, H z fixed (FixCartesian), as the ``H2_far`` state of reference/h_cu111.py."""
+    pair, H z fixed (FixCartesian), as the ``H2_far`` state of dft/h_cu111.py."""
     p1, p2 = pair_state.positions[-2:]
     mid = (p1 + p2) / 2
     u = p2 - p1
@@ -160,7 +101,7 @@ def with_h2_far(clean: Atoms, pair_state: Atoms, bond: float,
     return s
 
 
-def h2_in_box(bond: float = 0.75, box: float = H2_BOX) -> Atoms:
+def h2_in_box(bond: float = H2_START_BOND, box: float = H2_BOX) -> Atoms:
     c = box / 2
     return Atoms("H2", positions=[[c, c, c - bond / 2], [c, c, c + bond / 2]],
                  cell=[box] * 3, pbc=True)

@@ -5,7 +5,7 @@
     t.result.save("dissociation.json")      # a TaskResult dataclass, JSON round trip
     t.plot("plots/")                        # PNG files
 
-Work is split into pieces cached in ``cache`` (a :class:`~umlip.validation.jsonio.Cache`), keyed
+Work is split into pieces cached in ``cache`` (a :class:`~umlip.validation.cache.Cache`), keyed
 by a fingerprint of the settings and the reference hashes, so an interrupted run resumes and
 a run with different settings does not reuse stale pieces.
 
@@ -21,18 +21,28 @@ import time
 import traceback
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Dict, List, Optional, Sequence, Tuple, Type
+from typing import Any, Callable, ClassVar, Dict, List, Optional, Sequence, Tuple, Type
 
 from ase.calculators.calculator import Calculator
 
+from umlip.io import PathLike, read_json, to_jsonable, write_json
+from umlip.validation.cache import Cache, fingerprint
 from umlip.validation.calculators import describe
-from umlip.validation.jsonio import Cache, PathLike, fingerprint, read_json, to_jsonable, write_json
+from umlip.validation.dft_data import DFTData, load_dft_data
+from umlip.validation.md import LAMMPSModel, get_backend
 from umlip.validation.progress import Progress
-from umlip.validation.references import Reference, load_reference
 
 
 class PieceDeferred(Exception):
     """A piece that another shard computes is not in the cache yet."""
+
+
+def check_shard(shard: Tuple[int, int]) -> Tuple[int, int]:
+    """``shard = (i, n)``, 0-based ``i``, checked (ValueError saying ``i/n`` 1-based)."""
+    i, n = shard
+    if not (n >= 1 and 0 <= i < n):
+        raise ValueError(f"shard {i + 1}/{n}: need 1 <= i <= n")
+    return i, n
 
 
 @dataclass
@@ -138,18 +148,18 @@ class Task:
     def __init__(self, settings: Any = None, quick: bool = False,
                  reference_dir: Optional[PathLike] = None, cache: Optional[Cache] = None,
                  progress: bool = True, backend: str = "ase",
+                 lammps_model: Optional[LAMMPSModel] = None,
                  shard: Tuple[int, int] = (0, 1)):
         self.settings = settings if settings is not None else (
             self.Settings.quick() if quick else self.Settings())
-        self.refs: Dict[str, Optional[Reference]] = {
-            n: load_reference(n, reference_dir, missing_ok=True) for n in self.reference_names}
+        self.refs: Dict[str, Optional[DFTData]] = {
+            n: load_dft_data(n, reference_dir, missing_ok=True) for n in self.reference_names}
         self._cache_root = cache if cache is not None else Cache(None)
         self.cache = self._cache_root
         self.show_progress = progress
         self.backend = backend
-        i, n = shard
-        if not (n >= 1 and 0 <= i < n):
-            raise ValueError(f"shard {i + 1}/{n}: need 1 <= i <= n")
+        self.lammps_model = lammps_model
+        i, n = check_shard(shard)
         if n > 1 and not self.shardable:
             raise ValueError(f"task {self.name} cannot be split into shards")
         self.shard = (i, n)
@@ -157,6 +167,10 @@ class Task:
         self.result: Optional[TaskResult] = None
 
     # -- helpers for subclasses -------------------------------------------------------------
+    def md_backend(self):
+        """The MD backend named by ``backend`` (``lammps``: running ``lammps_model``)."""
+        return get_backend(self.backend, self.lammps_model)
+
     def progress(self, total: Optional[int] = None, desc: Optional[str] = None) -> Progress:
         return Progress(desc or self.name, total, enabled=self.show_progress)
 
@@ -232,13 +246,25 @@ class Task:
         few values of its reference files, not on every byte)."""
         return cls.reference_inputs is Task.reference_inputs
 
-    def run(self, calc: Calculator, calculator_info: Optional[Dict[str, Any]] = None
-            ) -> TaskResult:
+    def run(self, calc: Calculator, calculator_info: Optional[Dict[str, Any]] = None, *,
+            all_shards_ended: Optional[Callable[[], bool]] = None) -> TaskResult:
+        """Compute the result with ``calc`` (cached pieces are reused) and return it.
+
+        As one of several shards, a first pass computes this shard's pieces and takes the
+        others' from the cache; those still missing are listed in ``deferred``. A second pass
+        assembles the whole result when they are all cached by now (their shards finished
+        meanwhile), or when ``all_shards_ended()`` says every shard of the run has ended (their
+        owners failed on them): it then computes them here, as a serial run would. Otherwise
+        the result is incomplete and ``deferred`` says what it lacks.
+        """
         t0 = time.time()
         settings = asdict(self.settings)
         self.cache = self._cache_root.child(self.fingerprint(pieces=True))
-        self.deferred = []
-        res = self._run(calc)
+        res = self._pass(calc)
+        if self.deferred and (all(self.cache.get(k) is not None for k in set(self.deferred))
+                              or (all_shards_ended is not None and all_shards_ended())):
+            self.shard = (0, 1)
+            res = self._pass(calc)
         res.task = self.name
         res.calculator = calculator_info or describe(calc)
         res.settings = to_jsonable(settings)
@@ -248,6 +274,10 @@ class Task:
         res.wall_time_s = time.time() - t0
         self.result = res
         return res
+
+    def _pass(self, calc: Calculator) -> TaskResult:
+        self.deferred = []
+        return self._run(calc)
 
     def _run(self, calc: Calculator) -> TaskResult:  # pragma: no cover - abstract
         raise NotImplementedError

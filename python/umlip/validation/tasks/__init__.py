@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from typing import Dict, Type
 
-from umlip.validation.jsonio import PathLike, read_json
+from umlip.io import PathLike, read_json
 from umlip.validation.task import Task, TaskResult
+from umlip.validation.tasks.adatom import AdatomTask
 from umlip.validation.tasks.dissociation import DissociationTask
 from umlip.validation.tasks.h2_cu111 import H2Cu111Task
-from umlip.validation.tasks.adatom import AdatomTask
+from umlip.validation.tasks.hot_md import HotMDTask
 from umlip.validation.tasks.phonons import PhononTask
 from umlip.validation.tasks.reactive_md import ReactiveMDTask
-from umlip.validation.tasks.hot_md import HotMDTask
 
 TASKS: Dict[str, Type[Task]] = {t.name: t for t in (
     DissociationTask, H2Cu111Task, AdatomTask, ReactiveMDTask, HotMDTask,

@@ -19,9 +19,10 @@ from typing import Any, Dict, List, Optional
 
 import numpy as np
 
+from umlip.io import atoms_from_record
 from umlip.validation.optimize import neb_path, profile_at
-from umlip.validation.structures import (ADATOM_HEIGHT, atoms_from_record, cu111_slab,
-                                    fixed_indices, nearest_image, with_adsorbate)
+from umlip.validation.structures import cu111_slab, fixed_indices, nearest_image, with_adsorbate
+from umlip.validation.systems import ADATOM_HEIGHT
 from umlip.validation.task import Metric, Task, TaskResult
 from umlip.validation.tasks.surface import dft_lattice_constant, model_bulk, relax_pair
 

@@ -26,10 +26,11 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
+from umlip.io import atoms_from_record
 from umlip.validation.optimize import neb_path, profile_at, resample_path, single_point
-from umlip.validation.structures import (H_SITE_HEIGHT, atom_in_box, atoms_from_record, cu111_slab,
-                                    fixed_indices, h2_in_box, with_adsorbate, with_h2_far,
-                                    with_h_pair)
+from umlip.validation.structures import (atom_in_box, cu111_slab, fixed_indices, h2_in_box,
+                                         with_adsorbate, with_h2_far, with_h_pair)
+from umlip.validation.systems import H_SITE_HEIGHT
 from umlip.validation.task import Metric, Task, TaskResult
 from umlip.validation.tasks.surface import (dft_lattice_constant, height_above_surface, hh_distance,
                                        model_bulk, relax_pair)

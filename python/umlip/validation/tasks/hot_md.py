@@ -24,11 +24,11 @@ import numpy as np
 from ase import Atoms
 from ase.build import bulk
 
+from umlip.io import atoms_from_record, atoms_to_record
 from umlip.validation.instability import Criteria, first_failure, structure_events, trace_events
-from umlip.validation.md import energy_drift, get_backend, thermalize
+from umlip.validation.md import energy_drift, thermalize
 from umlip.validation.optimize import relax
-from umlip.validation.structures import (atoms_from_record, atoms_to_record, cu111_slab,
-                                    top_layer_z, with_h_pair)
+from umlip.validation.structures import cu111_slab, top_layer_z, with_h_pair
 from umlip.validation.task import Metric, Task, TaskResult
 from umlip.validation.tasks.surface import dft_lattice_constant
 
@@ -101,7 +101,7 @@ class HotMDTask(Task):
     def _run(self, calc) -> HotMDResult:
         s = self.settings
         res = HotMDResult(backend=self.backend)
-        backend = get_backend(self.backend)
+        backend = self.md_backend()
         crit = Criteria(**s.criteria)
         a0, _ = dft_lattice_constant(self.refs["h_cu111"])
         prog = self.progress(len(s.systems) * len(s.temperatures_K))

@@ -11,8 +11,8 @@ below ``-imaginary_tol`` anywhere except the three acoustic modes at Gamma), the
 (phonopy, Gaussian smearing ``dos_sigma``), and how well the rebuilt DFT frequencies match
 the ones stored in the file (phonopy version check).
 
-Without a reference the model phonons are computed with the recipe's settings (documented
-in DEFAULTS) and reported without comparison. Frequencies in THz.
+Without a reference the model phonons are computed with the recipe's settings
+(:data:`umlip.validation.systems.PHONON_SYSTEMS`) and reported without comparison. Frequencies in THz.
 """
 from __future__ import annotations
 
@@ -24,22 +24,9 @@ from ase import Atoms
 from ase.build import bulk
 
 from umlip.validation.stats import error_stats
+from umlip.validation.systems import (BAND_PATH, DISPLACEMENT, HSP, MESH, PHONON_SYSTEMS,
+                                      POINTS_PER_SEGMENT)
 from umlip.validation.task import Metric, Task, TaskResult
-
-FCC_PRIM = [[0, 0.5, 0.5], [0.5, 0, 0.5], [0.5, 0.5, 0]]
-HSP = {"G": [0, 0, 0], "X": [0.5, 0.0, 0.5], "K": [0.375, 0.375, 0.75], "L": [0.5, 0.5, 0.5]}
-PATH = ["G", "X", "K", "G", "L"]
-
-#: settings of the recipe (reference/phonons.py), used when phonons.json is missing
-DEFAULTS = {
-    "Cu": {"structure": "fcc", "a": 3.6423, "cubic": False, "supercell": 3, "primitive": None},
-    "Si": {"structure": "diamond", "a": 5.47, "cubic": True, "supercell": 2,
-           "primitive": FCC_PRIM},
-}
-DISPLACEMENT = 0.01     # Å
-POINTS_PER_SEGMENT = 31
-MESH = (8, 8, 8)
-
 
 @dataclass
 class PhononSettings:
@@ -181,15 +168,15 @@ class PhononTask(Task):
                     "mesh": list(s.mesh or r["mesh"]["mesh"]),
                     "mesh_ref": r["mesh"], "symprec": ps.get("symprec", 1e-5),
                     "a": r["lattice_constant_a0"]}
-        dflt = DEFAULTS[mat]
-        a = dflt["a"]
+        dflt = PHONON_SYSTEMS[mat]
+        a = dflt["a_fallback"]
         h = self.refs["h_cu111"]
         if mat == "Cu" and h is not None and h.has("bulk_cu.a0_used_rounded"):
             a = float(h.get("bulk_cu.a0_used_rounded"))
         at = bulk(mat, dflt["structure"], a=a, cubic=dflt["cubic"])
         n = s.supercell_fallback or dflt["supercell"]
         qs = []
-        for p1, p2 in zip(PATH[:-1], PATH[1:]):
+        for p1, p2 in zip(BAND_PATH[:-1], BAND_PATH[1:]):
             qa, qb = np.array(HSP[p1]), np.array(HSP[p2])
             qs += [qa + (qb - qa) * t for t in np.linspace(0, 1, POINTS_PER_SEGMENT)]
         prim = np.array(at.cell) if dflt["primitive"] is None else \
@@ -201,7 +188,7 @@ class PhononTask(Task):
                 "supercell_matrix": (np.eye(3, dtype=int) * n).tolist(),
                 "primitive_matrix": dflt["primitive"], "dataset": None,
                 "primitive_cell": prim.tolist(), "band_q": np.array(qs), "band_f": None,
-                "path": PATH, "npts": POINTS_PER_SEGMENT, "mesh": list(s.mesh or MESH),
+                "path": list(BAND_PATH), "npts": POINTS_PER_SEGMENT, "mesh": list(s.mesh or MESH),
                 "mesh_ref": None, "symprec": 1e-5, "a": a}
 
     def _material(self, calc, mat: str) -> Dict[str, Any]:

@@ -32,12 +32,14 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
-from ase import Atoms, units
+from ase import Atoms
 
-from umlip.validation.md import energy_drift, get_backend, thermalize
+from umlip.io import atoms_from_record
+from umlip.units import ase_velocity_to_A_per_fs
+from umlip.validation.md import energy_drift, thermalize
 from umlip.validation.optimize import relax
 from umlip.validation.stats import binomial_ci, bootstrap_ci
-from umlip.validation.structures import atoms_from_record, cu111_slab, h2_in_box, top_layer_z
+from umlip.validation.structures import cu111_slab, h2_in_box, top_layer_z
 from umlip.validation.task import Metric, Task, TaskResult
 from umlip.validation.tasks.surface import dft_lattice_constant, hh_distance
 
@@ -152,7 +154,7 @@ class ReactiveMDTask(Task):
     def _run(self, calc) -> ReactiveMDResult:
         s, c = self.settings, self.cache
         res = ReactiveMDResult(backend=self.backend)
-        backend = get_backend(self.backend)
+        backend = self.md_backend()
         a0, src = dft_lattice_constant(self.refs["h_cu111"])
         slab = c.compute("slab", lambda: relax(cu111_slab(a0, s.slab_size, s.vacuum), calc,
                                                fmax=s.relax_fmax))
@@ -222,7 +224,7 @@ class ReactiveMDTask(Task):
                 return "reflected"
             return None
 
-        v_in = np.sqrt(2 * e_in / atoms.get_masses()[n_cu:].sum()) * units.fs   # Å/fs
+        v_in = ase_velocity_to_A_per_fs(np.sqrt(2 * e_in / atoms.get_masses()[n_cu:].sum()))
         t_max = s.max_time_fs or 2 * s.start_height / v_in + s.extra_time_fs
         n_steps = int(round(t_max / dt))
         tr = backend.run(atoms, calc, ensemble="nve", timestep_fs=dt,

@@ -11,9 +11,10 @@ import numpy as np
 from ase import Atoms
 from ase.build import bulk
 
-from umlip.validation.jsonio import Cache
+from umlip.io import atoms_from_record
+from umlip.validation.cache import Cache
 from umlip.validation.optimize import relax, single_point
-from umlip.validation.structures import CU_A0_FALLBACK, atoms_from_record
+from umlip.validation.systems import CU_A0_PBE
 
 
 def dft_lattice_constant(ref) -> Tuple[float, str]:
@@ -22,7 +23,7 @@ def dft_lattice_constant(ref) -> Tuple[float, str]:
         return float(ref.get("bulk_cu.a0_used_rounded")), "h_cu111.json bulk_cu.a0_used_rounded"
     if ref is not None and ref.has("lattice_constant_a0"):
         return float(ref.get("lattice_constant_a0")), f"{ref.name}.json lattice_constant_a0"
-    return CU_A0_FALLBACK, "fallback constant (no DFT bulk data)"
+    return CU_A0_PBE, "fallback constant (no DFT bulk data)"
 
 
 def model_bulk(cache: Cache, calc, a0_ref: float, n_points: int = 9,

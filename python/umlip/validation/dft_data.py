@@ -1,32 +1,33 @@
-"""Load and validate the DFT reference files in ``umlip/validation/data``.
+"""Load and validate the DFT data files in ``umlip/validation/data``.
 
-Each file (written by the recipes in ``umlip/bench/reference``, see ``_meta.py`` there) is::
+Each file (written by the recipes in the repository's ``dft/``, see dft/README.md) is::
 
     {"schema": "umlip-dft-reference/1", "task": name, "metadata": {...},
      "payload": {...}, "sha256": hex}
 
-``sha256`` is the sha256 of ``json.dumps(payload, sort_keys=True, separators=(",", ":"),
-ensure_ascii=True, allow_nan=False)`` encoded as UTF-8 (the payload as loaded by json.load).
-:func:`load_reference` refuses a file whose hash does not match, whose schema is unknown, or
+``sha256`` is :func:`umlip.io.payload_sha256` of the payload as loaded by json.load (sha256 of
+``json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
+allow_nan=False)`` encoded as UTF-8). :func:`load_dft_data` refuses a file whose hash does not match, whose schema is unknown, or
 whose always-required keys or recorded calculation settings are incomplete. The recipes write
 their files stage by stage, so later stages (slab sites, NEBs, curves of more molecules) may
-be absent or flagged in progress: those are listed in :attr:`Reference.missing` and
-:attr:`Reference.partial`, and the benchmark tasks compare only what exists.
+be absent or flagged in progress: those are listed in :attr:`DFTData.missing` and
+:attr:`DFTData.partial`, and the tasks compare only what exists.
 
 Data directory: the ``data_dir`` argument, else ``$UMLIP_VALIDATION_DATA``, else the package's
 ``validation/data``.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
+from umlip.io import payload_sha256
+
 SCHEMA = "umlip-dft-reference/1"
-REFERENCE_NAMES = ("dissociation_curves", "h_cu111", "cu_adatom", "phonons")
+DFT_DATA_NAMES = ("dissociation_curves", "h_cu111", "cu_adatom", "phonons")
 
 #: keys every file carries at the top level and in its metadata
 REQUIRED_TOP = ("schema", "task", "metadata", "payload", "sha256")
@@ -72,19 +73,18 @@ PHONON_KEYS = ("phonopy_settings", "dft_settings", "unitcell", "primitive_cell",
 NEB_KEYS = ("images", "barrier_forward", "barrier_reverse", "n_images_total", "settings")
 
 
-class ReferenceError(ValueError):
-    """A reference file exists but is not usable (hash mismatch, schema, missing settings)."""
+class DFTDataError(ValueError):
+    """A DFT data file exists but is not usable (hash mismatch, schema, missing settings)."""
 
 
-def payload_sha256(payload: Any) -> str:
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
-                           allow_nan=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+#: the data files shipped with the package (the DFT recipes write here)
+PACKAGE_DATA_DIR = Path(__file__).resolve().parent / "data"
 
 
 def default_data_dir() -> Path:
+    """``$UMLIP_VALIDATION_DATA`` if set, else :data:`PACKAGE_DATA_DIR`."""
     env = os.environ.get("UMLIP_VALIDATION_DATA")
-    return Path(env) if env else Path(__file__).resolve().parent / "data"
+    return Path(env) if env else PACKAGE_DATA_DIR
 
 
 def _get(d: Any, dotted: str, default: Any = None) -> Any:
@@ -99,8 +99,8 @@ _MISSING = object()
 
 
 @dataclass
-class Reference:
-    """One validated reference file.
+class DFTData:
+    """One validated DFT data file.
 
     Attributes
     ----------
@@ -110,7 +110,6 @@ class Reference:
     sha256 : payload hash (verified)
     missing : optional sections not (yet) in the file (dotted paths)
     partial : sections present but flagged unfinished by the recipe (e.g. an unconverged NEB)
-    warnings : informational notes (e.g. the recipe changed after the file was written)
     """
 
     name: str
@@ -120,7 +119,6 @@ class Reference:
     sha256: str
     missing: List[str] = field(default_factory=list)
     partial: List[str] = field(default_factory=list)
-    warnings: List[str] = field(default_factory=list)
 
     def has(self, dotted: str) -> bool:
         return _get(self.payload, dotted, _MISSING) is not _MISSING
@@ -136,7 +134,7 @@ class Reference:
     def status(self) -> Dict[str, Any]:
         return {"name": self.name, "path": str(self.path), "sha256": self.sha256,
                 "sha256_ok": True, "missing": list(self.missing), "partial": list(self.partial),
-                "warnings": list(self.warnings), "date_utc": self.metadata.get("date_utc"),
+                "date_utc": self.metadata.get("date_utc"),
                 "recipe": self.metadata.get("recipe"),
                 "convergence_check": convergence_note(self.name, self.payload)}
 
@@ -263,56 +261,44 @@ def validate(name: str, doc: Dict[str, Any]) -> Tuple[List[str], List[str], List
     return errors, missing, _partial_sections(payload)
 
 
-def _recipe_warning(name: str, meta: Dict[str, Any]) -> List[str]:
-    recipe = Path(__file__).resolve().parent / "reference" / f"{name}.py"
-    if not recipe.is_file() or "recipe_sha256" not in meta:
-        return []
-    h = hashlib.sha256(recipe.read_bytes()).hexdigest()
-    if h != meta["recipe_sha256"]:
-        return [f"the recipe {recipe.name} changed after this file was written "
-                f"({meta.get('date_utc')}); the data may be regenerated"]
-    return []
-
-
-def reference_path(name: str, data_dir: Optional[os.PathLike] = None) -> Path:
-    if name not in REFERENCE_NAMES:
-        raise ValueError(f"unknown reference {name!r}; known: {', '.join(REFERENCE_NAMES)}")
+def dft_data_path(name: str, data_dir: Optional[os.PathLike] = None) -> Path:
+    if name not in DFT_DATA_NAMES:
+        raise ValueError(f"unknown DFT data file {name!r}; known: {', '.join(DFT_DATA_NAMES)}")
     return Path(data_dir or default_data_dir()) / f"{name}.json"
 
 
-def load_reference(name: str, data_dir: Optional[os.PathLike] = None,
-                   missing_ok: bool = False) -> Optional[Reference]:
+def load_dft_data(name: str, data_dir: Optional[os.PathLike] = None,
+                   missing_ok: bool = False) -> Optional[DFTData]:
     """Load, hash-check and validate ``<data_dir>/<name>.json``.
 
     Returns ``None`` if the file does not exist and ``missing_ok``; raises
-    FileNotFoundError otherwise, and :class:`ReferenceError` if it is not usable.
+    FileNotFoundError otherwise, and :class:`DFTDataError` if it is not usable.
     """
-    path = reference_path(name, data_dir)
+    path = dft_data_path(name, data_dir)
     if not path.is_file():
         if missing_ok:
             return None
-        raise FileNotFoundError(f"reference {name!r} not found: {path} does not exist")
+        raise FileNotFoundError(f"DFT data {name!r} not found: {path} does not exist")
     try:
         with open(path) as f:
             doc = json.load(f)
     except json.JSONDecodeError as exc:
-        raise ReferenceError(f"{path}: not valid JSON ({exc})") from exc
+        raise DFTDataError(f"{path}: not valid JSON ({exc})") from exc
     errors, missing, partial = validate(name, doc)
     if errors:
-        raise ReferenceError(f"{path}: " + "; ".join(errors))
-    return Reference(name=name, path=path, payload=doc["payload"], metadata=doc["metadata"],
-                     sha256=doc["sha256"], missing=missing, partial=partial,
-                     warnings=_recipe_warning(name, doc["metadata"]))
+        raise DFTDataError(f"{path}: " + "; ".join(errors))
+    return DFTData(name=name, path=path, payload=doc["payload"], metadata=doc["metadata"],
+                     sha256=doc["sha256"], missing=missing, partial=partial)
 
 
-def reference_status(data_dir: Optional[os.PathLike] = None) -> List[Dict[str, Any]]:
-    """One status dict per known reference: present/missing/invalid, hash, missing sections."""
+def dft_data_status(data_dir: Optional[os.PathLike] = None) -> List[Dict[str, Any]]:
+    """One status dict per known DFT data file: present/missing/invalid, hash, missing sections."""
     out = []
-    for name in REFERENCE_NAMES:
-        path = reference_path(name, data_dir)
+    for name in DFT_DATA_NAMES:
+        path = dft_data_path(name, data_dir)
         try:
-            ref = load_reference(name, data_dir, missing_ok=True)
-        except ReferenceError as exc:
+            ref = load_dft_data(name, data_dir, missing_ok=True)
+        except DFTDataError as exc:
             out.append({"name": name, "path": str(path), "state": "invalid", "error": str(exc)})
             continue
         if ref is None:
@@ -324,7 +310,7 @@ def reference_status(data_dir: Optional[os.PathLike] = None) -> List[Dict[str, A
 
 
 def describe_status(status: List[Dict[str, Any]]) -> str:
-    """Human-readable lines for :func:`reference_status`."""
+    """Human-readable lines for :func:`dft_data_status`."""
     lines = []
     for s in status:
         if s["state"] == "missing":
@@ -340,5 +326,4 @@ def describe_status(status: List[Dict[str, Any]]) -> str:
             lines.append(f"{'OK' if s['state'] == 'complete' else 'PARTIAL':8s} {s['name']}: "
                          f"sha256 {s['sha256'][:12]} verified" +
                          (f"; {'; '.join(extra)}" if extra else ""))
-            lines += [f"         note: {w}" for w in s.get("warnings", [])]
     return "\n".join(lines)

@@ -1,4 +1,4 @@
-"""JSON helpers and the on-disk cache that makes benchmark runs resumable.
+"""The on-disk cache that makes validation runs resumable.
 
 Every finished piece of work (one relaxation, one NEB, one MD trajectory, ...) is stored as
 one JSON file ``<cache root>/<key>.json``; a rerun finds it and skips the work. Writes are
@@ -6,62 +6,19 @@ atomic (temporary file + rename), so a killed run never leaves a half-written pi
 """
 from __future__ import annotations
 
-import hashlib
 import json
-import math
 import os
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional, Union
+from typing import Any, Callable, Dict, Optional
 
-import numpy as np
+from umlip.io import PathLike, payload_sha256, read_json, to_jsonable, write_json
 
-PathLike = Union[str, os.PathLike]
-
-
-def to_jsonable(obj: Any) -> Any:
-    """Plain JSON types from numpy arrays/scalars, tuples, paths and dataclass-free dicts.
-
-    Non-finite floats become ``None`` (JSON has no NaN); dict keys become strings.
-    """
-    if isinstance(obj, dict):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [to_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return to_jsonable(obj.tolist())
-    if isinstance(obj, (bool, np.bool_)):
-        return bool(obj)
-    if isinstance(obj, (int, np.integer)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        v = float(obj)
-        return v if math.isfinite(v) else None
-    if isinstance(obj, os.PathLike):
-        return os.fspath(obj)
-    return obj
-
-
-def write_json(path: PathLike, obj: Any) -> Path:
-    """Write ``obj`` as indented JSON atomically; returns the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    with open(tmp, "w") as f:
-        json.dump(to_jsonable(obj), f, indent=1, sort_keys=False, allow_nan=False)
-        f.write("\n")
-    os.replace(tmp, path)
-    return path
-
-
-def read_json(path: PathLike) -> Any:
-    with open(path) as f:
-        return json.load(f)
+__all__ = ["Cache", "fingerprint"]
 
 
 def fingerprint(obj: Any, n: int = 12) -> str:
     """Short sha256 of the canonical JSON of ``obj`` (used to key caches by settings)."""
-    s = json.dumps(to_jsonable(obj), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(s.encode()).hexdigest()[:n]
+    return payload_sha256(to_jsonable(obj))[:n]
 
 
 class Cache:

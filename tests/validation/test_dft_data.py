@@ -6,30 +6,30 @@ import json
 
 import pytest
 
-from umlip.validation.references import (REFERENCE_NAMES, SETTINGS_KEYS, ReferenceError,
-                                    load_reference, payload_sha256, reference_status)
+from umlip.validation.dft_data import (DFT_DATA_NAMES, SETTINGS_KEYS, DFTDataError,
+                                    load_dft_data, payload_sha256, dft_data_status)
 
 
-@pytest.mark.parametrize("name", REFERENCE_NAMES)
+@pytest.mark.parametrize("name", DFT_DATA_NAMES)
 def test_repository_references_load_and_verify(data_dir, name):
     path = data_dir / f"{name}.json"
     if not path.is_file():
         # not generated yet (reference/README.md, status): the loader must refuse it clearly
         # and the status must say so, so a task can never run against a missing reference
         with pytest.raises(FileNotFoundError, match="does not exist"):
-            load_reference(name, data_dir)
-        st = {s["name"]: s for s in reference_status(data_dir)}
+            load_dft_data(name, data_dir)
+        st = {s["name"]: s for s in dft_data_status(data_dir)}
         assert st[name]["state"] == "missing"
         return
-    ref = load_reference(name, data_dir)
+    ref = load_dft_data(name, data_dir)
     doc = json.loads(path.read_text())
     assert payload_sha256(doc["payload"]) == doc["sha256"] == ref.sha256
     assert ref.metadata["units"]["energy"] == "eV"
 
 
 def test_status_lists_every_reference(data_dir):
-    st = {s["name"]: s for s in reference_status(data_dir)}
-    assert set(st) == set(REFERENCE_NAMES)
+    st = {s["name"]: s for s in dft_data_status(data_dir)}
+    assert set(st) == set(DFT_DATA_NAMES)
     assert all(s["state"] in ("complete", "partial", "missing") for s in st.values()), st
 
 
@@ -43,11 +43,11 @@ def _valid(tmp_path, morse_calc):
 
 def test_valid_file_loads_and_reports_missing_curves(tmp_path, morse_calc):
     _valid(tmp_path, morse_calc)
-    ref = load_reference("dissociation_curves", tmp_path)
+    ref = load_dft_data("dissociation_curves", tmp_path)
     assert "curves.O2" in ref.missing and "curves.H2" not in ref.missing
-    assert load_reference("phonons", tmp_path, missing_ok=True) is None
+    assert load_dft_data("phonons", tmp_path, missing_ok=True) is None
     with pytest.raises(FileNotFoundError):
-        load_reference("phonons", tmp_path)
+        load_dft_data("phonons", tmp_path)
 
 
 def test_tampered_payload_is_refused(tmp_path, morse_calc):
@@ -55,9 +55,9 @@ def test_tampered_payload_is_refused(tmp_path, morse_calc):
     doc = json.loads(path.read_text())
     doc["payload"]["curves"]["H2"]["points"][3]["energy"] += 1e-6
     path.write_text(json.dumps(doc))
-    with pytest.raises(ReferenceError, match="sha256"):
-        load_reference("dissociation_curves", tmp_path)
-    assert reference_status(tmp_path)[0]["state"] == "invalid"
+    with pytest.raises(DFTDataError, match="sha256"):
+        load_dft_data("dissociation_curves", tmp_path)
+    assert dft_data_status(tmp_path)[0]["state"] == "invalid"
 
 
 @pytest.mark.parametrize("drop", ["basis", "xc", "spin_search"])
@@ -68,8 +68,8 @@ def test_incomplete_settings_are_refused(tmp_path, morse_calc, drop):
     doc = json.loads(path.read_text())
     del doc["payload"]["method"][drop]
     write_ref(tmp_path, "dissociation_curves", doc["payload"])   # re-hashed, still invalid
-    with pytest.raises(ReferenceError, match=drop):
-        load_reference("dissociation_curves", tmp_path)
+    with pytest.raises(DFTDataError, match=drop):
+        load_dft_data("dissociation_curves", tmp_path)
 
 
 def test_missing_point_keys_are_refused(tmp_path, morse_calc):
@@ -79,8 +79,8 @@ def test_missing_point_keys_are_refused(tmp_path, morse_calc):
     doc = json.loads(path.read_text())
     del doc["payload"]["curves"]["H2"]["points"][0]["force_along_bond"]
     write_ref(tmp_path, "dissociation_curves", doc["payload"])
-    with pytest.raises(ReferenceError, match="force_along_bond"):
-        load_reference("dissociation_curves", tmp_path)
+    with pytest.raises(DFTDataError, match="force_along_bond"):
+        load_dft_data("dissociation_curves", tmp_path)
 
 
 def test_required_settings_lists_are_documented():
@@ -100,13 +100,13 @@ def test_partial_neb_is_flagged(tmp_path):
                        "n_images_total": 1, "settings": FAKE_GPAW,
                        "status": "IN PROGRESS / not converged (partial path)"}}
     write_ref(tmp_path, "h_cu111", payload)
-    ref = load_reference("h_cu111", tmp_path)
+    ref = load_dft_data("h_cu111", tmp_path)
     assert ref.partial == ["neb"] and not ref.is_final("neb") and ref.has("neb")
     assert "slab.H_sites.fcc" in ref.missing
 
 
 def test_convergence_note_states_the_tight_settings_check():
-    from umlip.validation.references import convergence_note
+    from umlip.validation.dft_data import convergence_note
 
     h = {"convergence_check": {"E_ads_fcc_production": -0.25, "E_ads_fcc_tight": -0.27,
                                "difference_tight_minus_production": -0.02,
