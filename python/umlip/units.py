@@ -39,3 +39,49 @@ def virial_to_lammps(virial: np.ndarray) -> np.ndarray:
     """LAMMPS-ordered virial [eV] (xx, yy, zz, xy, xz, yz) from a 3x3 virial [eV]."""
     w = np.asarray(virial, dtype=float).reshape(3, 3)
     return np.array([w[a, b] for a, b in LAMMPS_VOIGT])
+
+
+# ---- time and velocity: fs (umlip's MD settings), ASE's time unit, LAMMPS metal (ps, Å/ps) ----
+FS_PER_PS = 1000.0
+
+
+def _ase_fs() -> float:
+    """1 fs in ASE's time unit (Å sqrt(amu/eV)); ASE is imported only when a time is converted."""
+    from ase import units
+
+    return units.fs
+
+
+def fs_to_ps(t_fs):
+    """Time [fs] -> [ps] (LAMMPS metal ``timestep`` and damping times)."""
+    return t_fs / FS_PER_PS
+
+
+def ps_to_fs(t_ps):
+    """Time [ps] (LAMMPS metal ``time``) -> [fs]."""
+    return t_ps * FS_PER_PS
+
+
+def fs_to_ase_time(t_fs):
+    """Time [fs] -> ASE's time unit (ASE dynamics ``timestep``)."""
+    return t_fs * _ase_fs()
+
+
+def per_fs_to_per_ase_time(rate_per_fs):
+    """Rate [1/fs] (e.g. a Langevin friction) -> [1/ASE time]."""
+    return rate_per_fs / _ase_fs()
+
+
+def ase_velocity_to_A_per_fs(v):
+    """Velocity [Å/(ASE time)] (``Atoms.get_velocities``) -> [Å/fs]."""
+    return v * _ase_fs()
+
+
+def ase_velocity_to_metal(v):
+    """Velocity [Å/(ASE time)] -> LAMMPS metal [Å/ps]."""
+    return v * (_ase_fs() * FS_PER_PS)
+
+
+def metal_velocity_to_ase(v):
+    """Velocity, LAMMPS metal [Å/ps] -> [Å/(ASE time)]."""
+    return v / (_ase_fs() * FS_PER_PS)
