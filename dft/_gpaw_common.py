@@ -19,6 +19,8 @@ import _meta
 from umlip.io import read_json, to_jsonable
 
 CACHE_ONLY = bool(os.environ.get("UMLIP_CACHE_ONLY"))
+#: how the GPAW recipes are run (recorded in the metadata), from the repository root
+GPAW_RUN = "PYTHONPATH=python:dft nice -n 19 mpiexec --allow-run-as-root -n 2 gpaw python"
 
 
 class NotCached(Exception):
@@ -126,6 +128,37 @@ def seed(scr, key, res, settings, source):
     done = _meta.seed(scr, key, dict(res, settings=settings), source) if world.rank == 0 else False
     barrier()
     return done
+
+
+class StageTimes:
+    """Wall time [s] per recipe stage, kept in ``<scr>/timings.json``."""
+
+    def __init__(self, scr):
+        self.path = os.path.join(scr, "timings.json")
+        self.times = read_json(self.path, {})
+
+    def note(self, name, t0):
+        """Stage ``name`` started at ``t0`` ended now; a rerun that found it cached (< 5 s)
+        keeps the time of the run that computed it."""
+        if time.time() - t0 > 5 or name not in self.times:
+            self.times[name] = time.time() - t0
+
+
+def output_writer(task, payload, script, scr, stages, t0, seeded_cache=False):
+    """``write()``: on rank 0, save the stage times and write the data file of ``task``
+    (``payload``) with the GPAW recipes' metadata."""
+    def write():
+        if world.rank != 0:
+            return
+        _meta.save_json(stages.path, stages.times)
+        meta = {"stage_wall_times_s": stages.times,
+                "compute_wall_time_s_sum_of_cached_calculations": _meta.scratch_wall_sum(scr),
+                "mpi_ranks": world.size,
+                "run_command": f"{GPAW_RUN} dft/{os.path.basename(script)}"}
+        if seeded_cache:
+            meta["seeded_cache"] = _meta.seeded(scr)
+        _meta.write_reference(task, payload, script, time.time() - t0, meta)
+    return write
 
 
 def has_trajectory(path):

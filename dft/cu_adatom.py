@@ -7,18 +7,17 @@ Cache: $UMLIP_DFT_SCRATCH/cu_adatom; the clean slab and the bulk energy are
 shared with the h_cu111 recipe (identical settings: 400 eV, k 4x4x1 / 12^3,
 Fermi-Dirac 0.1 eV).
 """
-import os
 import time
 
 import numpy as np
 from ase.build import add_adsorbate
 from ase.constraints import FixAtoms, FixedLine
-from ase.parallel import world, parprint
+from ase.parallel import parprint
 
 import _gpaw_common as G
 import _meta
 import h_cu111 as H
-from umlip.io import atoms_from_record, read_json
+from umlip.io import atoms_from_record
 from umlip.validation.systems import ADATOM_HEIGHT
 
 TASK = "cu_adatom"
@@ -55,24 +54,11 @@ def main():
         "random_seeds": "none used",
     }
     payload["gpaw_setups"] = _meta.gpaw_setup_info(["Cu"])
-    tfile = os.path.join(SCR, "timings.json")
-    timings = read_json(tfile, {})
-
-    def note_time(name, t):
-        if time.time() - t > 5 or name not in timings:
-            timings[name] = time.time() - t
-
-    def write():
-        if world.rank == 0:
-            _meta.save_json(tfile, timings)
-            _meta.write_reference(TASK, payload, __file__, time.time() - T0,
-                                  {"stage_wall_times_s": timings,
-                                   "compute_wall_time_s_sum_of_cached_calculations":
-                                   _meta.scratch_wall_sum(SCR), "mpi_ranks": world.size,
-                                   "run_command": "PYTHONPATH=python:dft nice -n 19 mpiexec --allow-run-as-root -n 2 "
-                                   "gpaw python dft/cu_adatom.py"})
+    stages = G.StageTimes(SCR)
+    note_time = stages.note
+    write = G.output_writer(TASK, payload, __file__, SCR, stages, T0)
     try:
-        body(payload, timings, note_time, write, clean, info, ebulk)
+        body(payload, note_time, write, clean, info, ebulk)
     except G.NotCached as exc:
         log("stopping: not computed yet (cache-only mode):", exc)
         if "E_hcp_minus_fcc" in payload:   # no file at all before both sites exist
@@ -80,7 +66,7 @@ def main():
             write()
 
 
-def body(payload, timings, note_time, write, clean, info, ebulk):
+def body(payload, note_time, write, clean, info, ebulk):
     t = time.time()
     sites = {}
     for site in ("fcc", "hcp"):

@@ -65,6 +65,15 @@ MOLECULES = {
     "CH4_CH": dict(symbols=["C", "H", "H", "H", "H"], spin_eq=0, frag=[[0, 1, 2, 3], [4]],
                    frag_spin=[1, 1]),
 }
+_TH = np.radians(104.5) / 2
+_D = 1.09 / np.sqrt(3)
+#: polyatomic curves: start geometry [A] of the optimisation, and the stretched bond
+#: (fixed atom i, moving atom j)
+POLYATOMIC_START = {
+    "H2O_OH": ([[0, 0, 0], [0.97 * np.sin(_TH), 0, 0.97 * np.cos(_TH)],
+                [-0.97 * np.sin(_TH), 0, 0.97 * np.cos(_TH)]], (0, 2)),
+    "CH4_CH": ([[0, 0, 0], [_D, _D, _D], [-_D, -_D, _D], [-_D, _D, -_D], [_D, -_D, -_D]], (0, 4)),
+}
 
 
 def build_mol(symbols, pos, spin, basis=BASIS):
@@ -407,31 +416,14 @@ def main(only=()):
         t0 = time.time()
         sym = spec["symbols"]
         if len(sym) == 2:
-            eq = eq_diatomic(name, spec, cache_only)
-            if eq is None:
-                payload.setdefault("not_computed", []).append(name)
-                continue
-            pos_eq = np.array(eq["positions"], float)
-            i, j = 0, 1
-        elif name == "H2O_OH":
-            th = np.radians(104.5) / 2
-            p0 = [[0, 0, 0], [0.97 * np.sin(th), 0, 0.97 * np.cos(th)],
-                  [-0.97 * np.sin(th), 0, 0.97 * np.cos(th)]]
-            eq = eq_polyatomic(name, spec, p0, cache_only)
-            if eq is None:
-                payload.setdefault("not_computed", []).append(name)
-                continue
-            pos_eq = np.array(eq["positions"], float)
-            i, j = 0, 2
+            eq, (i, j) = eq_diatomic(name, spec, cache_only), (0, 1)
         else:
-            d = 1.09 / np.sqrt(3)
-            p0 = [[0, 0, 0], [d, d, d], [-d, -d, d], [-d, d, -d], [d, -d, -d]]
+            p0, (i, j) = POLYATOMIC_START[name]
             eq = eq_polyatomic(name, spec, p0, cache_only)
-            if eq is None:
-                payload.setdefault("not_computed", []).append(name)
-                continue
-            pos_eq = np.array(eq["positions"], float)
-            i, j = 0, 4
+        if eq is None:
+            payload.setdefault("not_computed", []).append(name)
+            continue
+        pos_eq = np.array(eq["positions"], float)
         u = pos_eq[j] - pos_eq[i]
         req = float(np.linalg.norm(u))
         u /= req

@@ -355,12 +355,9 @@ def main(stages):
                "adsorption_energy_definition": "E(slab+H) - E(slab) - 1/2 E(H2)",
                "random_seeds": "none used (deterministic)"}
     payload["gpaw_setups"] = _meta.gpaw_setup_info(["Cu", "H"])
-    timings = read_json(os.path.join(SCR, "timings.json"), {})
-
-    def note_time(name, t):
-        # keep the wall time of the run that actually computed the stage
-        if time.time() - t > 5 or name not in timings:
-            timings[name] = time.time() - t
+    stages = G.StageTimes(SCR)
+    note_time = stages.note
+    write_output = G.output_writer(TASK, payload, __file__, SCR, stages, T0, seeded_cache=True)
 
     def timed(name, fn, *a):
         t = time.time()
@@ -380,15 +377,7 @@ def main(stages):
     payload["H2_binding_energy"] = 2 * hat["energy"] - mol["energy"]
 
     def write():
-        if world.rank == 0:
-            _meta.save_json(os.path.join(SCR, "timings.json"), timings)
-            _meta.write_reference(TASK, payload, __file__, time.time() - T0,
-                                  {"stage_wall_times_s": timings,
-                                   "compute_wall_time_s_sum_of_cached_calculations": _meta.scratch_wall_sum(SCR),
-                                   "run_command": "PYTHONPATH=python:dft nice -n 19 mpiexec --allow-run-as-root -n 2 "
-                                                  "gpaw python dft/h_cu111.py",
-                                   "mpi_ranks": world.size,
-                                   "seeded_cache": _meta.seeded(SCR)})
+        write_output()
         barrier()
 
     write()

@@ -7,14 +7,13 @@ Run from the repository root (Debian python3: GPAW 22.8 + python3-phonopy 2.17):
 Cache: $UMLIP_DFT_SCRATCH/phonons.  The Cu lattice constant is taken from the
 h_cu111 recipe's EOS (same cache, same settings: 400 eV, k 12^3, FD 0.1 eV).
 """
-import os
 import time
 
 import numpy as np
 from ase import Atoms
 from ase.build import bulk
 from ase.eos import EquationOfState
-from ase.parallel import world, parprint
+from ase.parallel import parprint
 
 import phonopy
 from phonopy import Phonopy
@@ -22,7 +21,6 @@ from phonopy.structure.atoms import PhonopyAtoms
 
 import _gpaw_common as G
 import _meta
-from umlip.io import read_json
 from umlip.validation.systems import (BAND_PATH, DISPLACEMENT, HSP, MESH, PHONON_SYSTEMS,
                                       POINTS_PER_SEGMENT)
 
@@ -152,22 +150,9 @@ def main():
     payload = {"xc": "PBE", "note": "Frequencies in THz; forces eV/A; positions reduced.",
                "random_seeds": "none (deterministic displacements)"}
     payload["gpaw_setups"] = _meta.gpaw_setup_info(["Cu", "Si"])
-    tfile = os.path.join(SCR, "timings.json")
-    timings = read_json(tfile, {})
-
-    def note_time(name, t):
-        if time.time() - t > 5 or name not in timings:
-            timings[name] = time.time() - t
-
-    def write():
-        if world.rank == 0:
-            _meta.save_json(tfile, timings)
-            _meta.write_reference(TASK, payload, __file__, time.time() - T0,
-                                  {"stage_wall_times_s": timings,
-                                   "compute_wall_time_s_sum_of_cached_calculations":
-                                   _meta.scratch_wall_sum(SCR), "mpi_ranks": world.size,
-                                   "run_command": "PYTHONPATH=python:dft nice -n 19 mpiexec --allow-run-as-root -n 2 "
-                                   "gpaw python dft/phonons.py"})
+    stages = G.StageTimes(SCR)
+    note_time = stages.note
+    write = G.output_writer(TASK, payload, __file__, SCR, stages, T0)
     try:
         t = time.time()
         a_cu = b["a0_used_rounded"]
