@@ -117,141 +117,179 @@ class H2Cu111Task(Task):
     reference_names = ("h_cu111",)
 
     def _run(self, calc) -> H2Cu111Result:
-        s, ref, c = self.settings, self.refs["h_cu111"], self.cache
+        s, ref = self.settings, self.refs["h_cu111"]
         res = H2Cu111Result()
-        dget = (lambda k: ref.get(k)) if ref is not None else (lambda k: None)
         a0, a0_src = dft_lattice_constant(ref)
-        n_steps = 4 + len(s.sites) + len(s.pairs) + 2
-        prog = self.progress(n_steps)
-        # bulk
-        b = model_bulk(c, calc, a0)
-        res.bulk = {"a0_model": b["a0"], "a0_dft": dget("lattice_constant_a0"),
-                    "bulk_modulus_GPa_model": b["bulk_modulus_GPa"],
-                    "bulk_modulus_GPa_dft": dget("bulk_cu.bulk_modulus_GPa"),
-                    "a0_slabs": a0, "a0_slabs_source": a0_src, "eos": b}
+        prog = self.progress(4 + len(s.sites) + len(s.pairs) + 2)
+        res.bulk = self._bulk(calc, a0, a0_src)
         prog.update(info="bulk")
-        # molecule and atom
-        h2d = dget("H2_molecule")
-        h2_start = atoms_from_record(h2d) if h2d else h2_in_box()
-        h2, h2_sp = relax_pair(c, calc, "H2", h2_start, h2d, s.fmax / 5, s.relax_steps)
-        hat = c.compute("H_atom", lambda: single_point(atom_in_box("H"), calc))
-        res.h2 = {"bond_model": hh_distance(h2), "bond_dft": dget("H2_molecule.bond_length"),
-                  "energy_model": h2["energy"], "binding_model": 2 * hat["energy"] - h2["energy"],
-                  "binding_dft": dget("H2_binding_energy"),
-                  "energy_model_at_dft": h2_sp["energy"] if h2_sp else None}
+        h2, h2_sp, res.h2 = self._h2(calc)
         prog.update(info="H2")
-        # clean slab
-        cd = dget("slab.clean_slab")
+        cd = self._dft("slab.clean_slab")
         clean_start = atoms_from_record(cd) if cd else cu111_slab(a0)
-        clean, clean_sp = relax_pair(c, calc, "clean", clean_start, cd, s.fmax, s.relax_steps)
+        clean, clean_sp = relax_pair(self.cache, calc, "clean", clean_start, cd, s.fmax,
+                                     s.relax_steps)
         prog.update(info="clean slab")
-        e_ref_rel = clean["energy"] + h2["energy"]       # slab + H2(g), model-relaxed
-        e_ref_sp = (clean_sp["energy"] + h2_sp["energy"]) if (clean_sp and h2_sp) else None
-        e_ref_dft = (cd["energy"] + h2d["energy"]) if (cd and h2d) else None
-        # H at sites
+        h2d = self._dft("H2_molecule")
+        zero = _Zero(relaxed=clean["energy"] + h2["energy"],
+                     at_dft=(clean_sp["energy"] + h2_sp["energy"]) if (clean_sp and h2_sp)
+                     else None,
+                     dft=(cd["energy"] + h2d["energy"]) if (cd and h2d) else None)
         for site in s.sites:
-            d = dget(f"slab.H_sites.{site}")
-            start = atoms_from_record(d) if d else with_adsorbate(
-                atoms_from_record(clean), "H", H_SITE_HEIGHT[site], site, a0)
-            r = self.guarded(res, f"H_{site}", relax_pair, c, calc, f"H_{site}", start, d,
-                             s.fmax, s.relax_steps)
-            if r is not None:
-                rel, sp = r
-                res.sites[site] = {
-                    "relaxed": rel["energy"] - e_ref_rel + 0.5 * h2["energy"],
-                    "at_dft": (sp["energy"] - e_ref_sp + 0.5 * h2_sp["energy"])
-                    if (sp and e_ref_sp is not None) else None,
-                    "dft": d.get("adsorption_energy") if d else None,
-                    "height_model": height_above_surface(rel),
-                    "height_dft": height_above_surface(d) if d else None,
-                    "converged": rel["optimizer_converged"]}
+            d = self.guarded(res, f"H_{site}", self._site, calc, site, clean, h2, h2_sp, zero,
+                             a0)
+            if d is not None:
+                res.sites[site] = d
             prog.update(info=f"H {site}")
-        # dissociated pairs
         pair_recs = {}
         for pair in s.pairs:
-            d = dget(f"slab.dissociated_candidates.{pair}")
-            start = atoms_from_record(d) if d else with_h_pair(atoms_from_record(clean), pair)
-            r = self.guarded(res, f"2H_{pair}", relax_pair, c, calc,
-                             "2H_" + pair.replace("+", "_"), start, d, s.fmax, s.relax_steps)
+            r = self.guarded(res, f"2H_{pair}", self._pair, calc, pair, clean, zero)
             if r is not None:
-                rel, sp = r
-                pair_recs[pair] = rel
-                res.pairs[pair] = {
-                    "relaxed": rel["energy"] - e_ref_rel,
-                    "at_dft": sp["energy"] - e_ref_sp if (sp and e_ref_sp is not None) else None,
-                    "dft": d["energy"] - e_ref_dft if (d and e_ref_dft is not None) else None,
-                    "hh_model": hh_distance(rel), "hh_dft": hh_distance(d) if d else None,
-                    "converged": rel["optimizer_converged"]}
+                pair_recs[pair], res.pairs[pair] = r
             prog.update(info=f"2H {pair}")
         if not pair_recs:
             prog.close("no dissociated state")
             return res
-        dft_best = dget("slab.dissociated_state")
+        res.final_state = self._final_state(pair_recs)
+        final = res.final_state["pair"]
+        far, res.h2_far = self._far(calc, clean, pair_recs[final], h2, zero)
+        prog.update(info="H2 far")
+        self._neb(calc, res, clean, far, pair_recs[final], zero, prog)
+        prog.update(info="NEB")
+        prog.close()
+        return res
+
+    # -- the steps of _run ------------------------------------------------------------------
+    def _dft(self, key: str) -> Any:
+        """The DFT value at dotted ``key`` (None without the file or the key)."""
+        ref = self.refs["h_cu111"]
+        return ref.get(key) if ref is not None else None
+
+    def _bulk(self, calc, a0: float, a0_src: str) -> Dict[str, Any]:
+        """Model EOS of fcc Cu vs DFT; ``a0`` [Å] is the lattice constant of the slabs."""
+        b = model_bulk(self.cache, calc, a0)
+        return {"a0_model": b["a0"], "a0_dft": self._dft("lattice_constant_a0"),
+                "bulk_modulus_GPa_model": b["bulk_modulus_GPa"],
+                "bulk_modulus_GPa_dft": self._dft("bulk_cu.bulk_modulus_GPa"),
+                "a0_slabs": a0, "a0_slabs_source": a0_src, "eos": b}
+
+    def _h2(self, calc):
+        """(relaxed H2 record, H2 at the DFT geometry or None, the ``h2`` result section)."""
+        s, c = self.settings, self.cache
+        h2d = self._dft("H2_molecule")
+        h2_start = atoms_from_record(h2d) if h2d else h2_in_box()
+        h2, h2_sp = relax_pair(c, calc, "H2", h2_start, h2d, s.fmax / 5, s.relax_steps)
+        hat = c.compute("H_atom", lambda: single_point(atom_in_box("H"), calc))
+        return h2, h2_sp, {
+            "bond_model": hh_distance(h2), "bond_dft": self._dft("H2_molecule.bond_length"),
+            "energy_model": h2["energy"], "binding_model": 2 * hat["energy"] - h2["energy"],
+            "binding_dft": self._dft("H2_binding_energy"),
+            "energy_model_at_dft": h2_sp["energy"] if h2_sp else None}
+
+    def _site(self, calc, site: str, clean, h2, h2_sp, zero: "_Zero", a0: float
+              ) -> Dict[str, Any]:
+        """One H at ``site``: adsorption energies (relaxed, at the DFT geometry, DFT)."""
+        s = self.settings
+        d = self._dft(f"slab.H_sites.{site}")
+        start = atoms_from_record(d) if d else with_adsorbate(
+            atoms_from_record(clean), "H", H_SITE_HEIGHT[site], site, a0)
+        rel, sp = relax_pair(self.cache, calc, f"H_{site}", start, d, s.fmax, s.relax_steps)
+        return {"relaxed": rel["energy"] - zero.relaxed + 0.5 * h2["energy"],
+                "at_dft": (sp["energy"] - zero.at_dft + 0.5 * h2_sp["energy"])
+                if (sp and zero.at_dft is not None) else None,
+                "dft": d.get("adsorption_energy") if d else None,
+                "height_model": height_above_surface(rel),
+                "height_dft": height_above_surface(d) if d else None,
+                "converged": rel["optimizer_converged"]}
+
+    def _pair(self, calc, pair: str, clean, zero: "_Zero"):
+        """Two H on the hollow sites ``pair``: (relaxed record, result section)."""
+        s = self.settings
+        d = self._dft(f"slab.dissociated_candidates.{pair}")
+        start = atoms_from_record(d) if d else with_h_pair(atoms_from_record(clean), pair)
+        rel, sp = relax_pair(self.cache, calc, "2H_" + pair.replace("+", "_"), start, d,
+                             s.fmax, s.relax_steps)
+        return rel, {
+            "relaxed": rel["energy"] - zero.relaxed,
+            "at_dft": sp["energy"] - zero.at_dft if (sp and zero.at_dft is not None) else None,
+            "dft": d["energy"] - zero.dft if (d and zero.dft is not None) else None,
+            "hh_model": hh_distance(rel), "hh_dft": hh_distance(d) if d else None,
+            "converged": rel["optimizer_converged"]}
+
+    def _final_state(self, pair_recs: Dict[str, Any]) -> Dict[str, Any]:
+        """The dissociated pair the NEB ends in: DFT's lowest, else the model's."""
+        dft_best = self._dft("slab.dissociated_state")
         model_best = min(pair_recs, key=lambda k: pair_recs[k]["energy"])
         final = dft_best if dft_best in pair_recs else model_best
-        res.final_state = {"pair": final, "dft_lowest": dft_best, "model_lowest": model_best,
-                           "why": "DFT's lowest pair" if final == dft_best else
-                           "model's lowest pair (no DFT pair data)"}
-        # far H2
-        d = dget("slab.H2_far")
+        return {"pair": final, "dft_lowest": dft_best, "model_lowest": model_best,
+                "why": "DFT's lowest pair" if final == dft_best else
+                "model's lowest pair (no DFT pair data)"}
+
+    def _far(self, calc, clean, pair_rec, h2, zero: "_Zero"):
+        """H2 parallel to the surface above the final pair: (relaxed record, result section)."""
+        s = self.settings
+        d = self._dft("slab.H2_far")
         start = atoms_from_record(d) if d else with_h2_far(
-            atoms_from_record(clean), atoms_from_record(pair_recs[final]), hh_distance(h2))
-        far, far_sp = relax_pair(c, calc, "H2_far", start, d, s.fmax, s.relax_steps)
-        res.h2_far = {"relaxed": far["energy"] - e_ref_rel,
-                      "at_dft": far_sp["energy"] - e_ref_sp
-                      if (far_sp and e_ref_sp is not None) else None,
-                      "dft": d["energy"] - e_ref_dft if (d and e_ref_dft is not None) else None,
-                      "height_model": height_above_surface(far, 2),
-                      "height_dft": height_above_surface(d, 2) if d else None}
-        prog.update(info="H2 far")
-        # NEB
+            atoms_from_record(clean), atoms_from_record(pair_rec), hh_distance(h2))
+        far, far_sp = relax_pair(self.cache, calc, "H2_far", start, d, s.fmax, s.relax_steps)
+        return far, {
+            "relaxed": far["energy"] - zero.relaxed,
+            "at_dft": far_sp["energy"] - zero.at_dft
+            if (far_sp and zero.at_dft is not None) else None,
+            "dft": d["energy"] - zero.dft if (d and zero.dft is not None) else None,
+            "height_model": height_above_surface(far, 2),
+            "height_dft": height_above_surface(d, 2) if d else None}
+
+    def _neb(self, calc, res: H2Cu111Result, clean, far, pair_rec, zero: "_Zero", prog
+             ) -> None:
+        """Model CI-NEB from the far H2 to the final pair, the DFT NEB, and the model on the
+        DFT images (into ``res.neb`` and ``res.notes``)."""
+        s, c, ref = self.settings, self.cache, self.refs["h_cu111"]
+        final = res.final_state["pair"]
         fixed = fixed_indices(atoms_from_record(clean))
-        dn = dget("neb")
+        dn = self._dft("neb")
         n_img = s.neb_images or (len(dn["images"]) if dn else 7)
         mid = None
-        if dn and dget("slab.dissociated_state") == final:
+        if dn and self._dft("slab.dissociated_state") == final:
             # the DFT images as the start (resampled along the path for another image count)
             imgs = [atoms_from_record(x) for x in dn["images"]]
             mid = (imgs if len(imgs) == n_img else resample_path(imgs, n_img))[1:-1]
         nb = self.guarded(res, "neb", c.compute, "neb", lambda: neb_path(
-            atoms_from_record(far), atoms_from_record(pair_recs[final]), calc,
+            atoms_from_record(far), atoms_from_record(pair_rec), calc,
             n_images=n_img, fmax=s.neb_fmax, steps=s.neb_steps, fixed=fixed,
             mid_images=mid,
             log=lambda n, f: prog.message(f"NEB step {n}: max force {f:.3f} eV/Å")))
         if nb is not None:
-            emax = float(np.max(nb["energies"]))
-            nb["barrier_vs_gas"] = emax - e_ref_rel
+            nb["barrier_vs_gas"] = float(np.max(nb["energies"])) - zero.relaxed
             res.neb["model"] = nb
             if not nb["optimizer_converged"]:
                 res.notes.append(f"model CI-NEB not converged in {s.neb_steps} steps "
                                  f"(max NEB force {nb['max_neb_force_final']:.3f} eV/Å)")
-        if dn:
-            imgs = [atoms_from_record(x) for x in dn["images"]]
-            e_d = np.array([x["energy"] for x in dn["images"]])
-            res.neb["dft"] = {
-                "energies_rel_initial": e_d - e_d[0], "barrier_forward": dn["barrier_forward"],
-                "barrier_reverse": dn["barrier_reverse"],
-                "barrier_vs_gas": float(e_d.max() - e_ref_dft) if e_ref_dft is not None
-                else dn.get("barrier_vs_gas_H2"),
-                "converged": dn.get("optimizer_converged"),
-                "partial": "neb" in ref.partial, "status": dn.get("status", "final"),
-                "n_images_total": dn.get("n_images_total"),
-                "path": _path_length(imgs)}
-            p = c.compute("neb_at_dft_images", lambda: profile_at(imgs, calc))
-            if e_ref_sp is not None:
-                p["barrier_vs_gas"] = float(np.max(p["energies"]) - e_ref_sp)
-            res.neb["model_at_dft_images"] = p
-            res.notes.append("barriers: 'model' = the model's own CI-NEB; 'DFT' = the DFT "
-                             "CI-NEB" + (" (unconverged, partial path)" if "neb" in ref.partial
-                                         else "") + "; 'on the DFT path' = model energies at "
-                             "the DFT NEB images")
-        elif "model" in res.neb:
-            res.notes.append("no DFT NEB yet: the model's CI-NEB barrier is reported without a "
-                             "DFT value (DFT single points along the model path cannot be "
-                             "computed offline)")
-        prog.update(info="NEB")
-        prog.close()
-        return res
+        if not dn:
+            if "model" in res.neb:
+                res.notes.append("no DFT NEB yet: the model's CI-NEB barrier is reported "
+                                 "without a DFT value (DFT single points along the model path "
+                                 "cannot be computed offline)")
+            return
+        imgs = [atoms_from_record(x) for x in dn["images"]]
+        e_d = np.array([x["energy"] for x in dn["images"]])
+        res.neb["dft"] = {
+            "energies_rel_initial": e_d - e_d[0], "barrier_forward": dn["barrier_forward"],
+            "barrier_reverse": dn["barrier_reverse"],
+            "barrier_vs_gas": float(e_d.max() - zero.dft) if zero.dft is not None
+            else dn.get("barrier_vs_gas_H2"),
+            "converged": dn.get("optimizer_converged"),
+            "partial": "neb" in ref.partial, "status": dn.get("status", "final"),
+            "n_images_total": dn.get("n_images_total"),
+            "path": _path_length(imgs)}
+        p = c.compute("neb_at_dft_images", lambda: profile_at(imgs, calc))
+        if zero.at_dft is not None:
+            p["barrier_vs_gas"] = float(np.max(p["energies"]) - zero.at_dft)
+        res.neb["model_at_dft_images"] = p
+        res.notes.append("barriers: 'model' = the model's own CI-NEB; 'DFT' = the DFT "
+                         "CI-NEB" + (" (unconverged, partial path)" if "neb" in ref.partial
+                                     else "") + "; 'on the DFT path' = model energies at "
+                         "the DFT NEB images")
 
     @classmethod
     def plot_results(cls, results, outdir) -> List[str]:
@@ -311,6 +349,16 @@ class H2Cu111Task(Task):
             ax.legend(fontsize=7)
         out.append(save(fig, outdir, "h2_cu111_neb.png"))
         return out
+
+
+@dataclass
+class _Zero:
+    """The energy zero E(clean slab) + E(H2) [eV]: model-relaxed, model at the DFT
+    geometries (None without them), DFT (None without it)."""
+
+    relaxed: float
+    at_dft: Optional[float]
+    dft: Optional[float]
 
 
 def _path_length(images) -> List[float]:
