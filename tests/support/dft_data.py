@@ -25,7 +25,7 @@ def write_ref(directory, name: str, payload: dict) -> Path:
     payload = json.loads(json.dumps(to_jsonable(payload)))
     doc = {"schema": SCHEMA, "task": name, "payload": payload,
            "sha256": payload_sha256(payload),
-           "metadata": {"schema": SCHEMA, "recipe": f"tests/bench/refdata.py:{name}",
+           "metadata": {"schema": SCHEMA, "recipe": f"tests/support/dft_data.py:{name}",
                         "recipe_sha256": "0" * 64, "code_versions": {}, "date_utc": "test",
                         "units": {"energy": "eV"}, "hash_rule": "see _meta.py",
                         "wall_time_s": 0.0}}
