@@ -6,7 +6,8 @@ Meant to be launched under MPI:
 spec.json: {"model": file, "dtype": "float64", "pair_extra": "", "cases": [case, ...]} with
 case = {"name", "symbols", "positions" [Å], "cell" (rows; LAMMPS lower-triangular form),
 "pbc" [3 bools], optional "ids", "processors" (e.g. "* 1 1"), "delete_ids" (deleted after a
-first `run 0`, then `run 0` again), "pair_extra" (extra pair_style keywords)}.
+first `run 0`, then `run 0` again), "pair_extra" (extra pair_style keywords), "dtype"
+(overrides the spec's dtype)}.
 
 For every case the output holds, sorted by atom ID: ids, types, atomic numbers, positions
 [Å], forces [eV/Å], per-atom
@@ -102,7 +103,7 @@ def run(spec, log=None):
     out = {}
     try:
         for k, case in enumerate(spec["cases"]):
-            setup_case(lmp, case, spec["model"], spec.get("dtype", "float64"),
+            setup_case(lmp, case, spec["model"], case.get("dtype", spec.get("dtype", "float64")),
                        spec.get("pair_extra", ""), spec.get("elements"))
             lmp.command("compute umlip_proc all property/atom proc")
             lmp.command("run 0 post no")
