@@ -39,7 +39,7 @@ def _random_atoms(symbols, cell, pbc, min_dist, seed, box=None):
 def cubic():
     """Cu fcc, 2x2x2 cubic cells (7.2 Å), with two H in octahedral sites; rattled; 34 atoms."""
     a = bulk("Cu", "fcc", a=3.6, cubic=True) * (2, 2, 2)
-    a += Atoms("H2", positions=[[1.8, 0.0, 0.0], [5.4, 3.6, 1.8]])
+    a += Atoms("H2", positions=[[1.8, 0.0, 0.0], [5.4, 5.4, 5.4]])
     a.rattle(0.05, seed=11)
     a.wrap()
     return a

@@ -12,8 +12,8 @@ ase.neighborlist on those positions), then the ghost mode LAMMPS chose.
 Tolerances, float64: energy 1e-8 eV/atom, per-atom energies 1e-8 eV, forces 1e-7 eV/Å, global
 and per-atom virial 1e-7 eV (measured: <= 1e-13). float32 (the two sides sum the same float32
 terms in different orders): relative to the scale of each quantity (the largest |value| of the
-reference), 1e-5 for energies, 5e-5 for forces and virials (measured maxima: energy 1.3e-7,
-per-atom energies 2.0e-7, forces 4.3e-6, virial 1.7e-6, per-atom virial 7.2e-7).
+reference), 1e-5 for energies, 1e-4 for forces and virials (measured maxima: energy 9e-8,
+per-atom energies 1.2e-7, forces 4.5e-6, virial 5.9e-6, per-atom virial 2.9e-6).
 """
 from __future__ import annotations
 
@@ -46,8 +46,8 @@ COMBOS = list(itertools.product(STRUCTURES, DTYPES, GHOSTS, PRUNE))
 #: absolute (float64) and relative-to-scale (float32) tolerances
 TOL64 = {"energy_per_atom": 1e-8, "energies": 1e-8, "forces": 1e-7, "virial": 1e-7,
          "atom_virial": 1e-7}
-TOL32 = {"energy_per_atom": 1e-5, "energies": 1e-5, "forces": 5e-5, "virial": 5e-5,
-         "atom_virial": 5e-5}
+TOL32 = {"energy_per_atom": 1e-5, "energies": 1e-5, "forces": 1e-4, "virial": 1e-4,
+         "atom_virial": 1e-4}
 
 
 def case_name(structure, dtype, ghost, prune):
@@ -99,7 +99,8 @@ def lammps_runs(analytic_files, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def calculators(analytic_files):
-    return {dtype: UMLIPCalculator(analytic_files["float64"], dtype=dtype) for dtype in DTYPES}
+    return {dtype: UMLIPCalculator(analytic_files["float64"], dtype=dtype, num_threads=1)
+            for dtype in DTYPES}
 
 
 def parity_errors(res, case, calc):
