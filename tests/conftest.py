@@ -1,4 +1,5 @@
-"""Shared fixtures: model files (SevenNet-0 from the sevenn wheel, a small mace-torch MACE) and
+"""Shared fixtures: model files (the analytic model written with torch only, SevenNet-0 from the
+sevenn wheel, a small mace-torch MACE) and
 reference numbers from the families' own calculators, computed in their own environments."""
 from __future__ import annotations
 
@@ -33,3 +34,20 @@ def mace_model(mace_source, tmp_path_factory):
     out = tmp_path_factory.mktemp("mace_pt") / "small.pt"
     export("mace", mace_source, str(out))
     return str(out)
+
+
+@pytest.fixture(scope="session")
+def analytic_files(tmp_path_factory):
+    """{"float64": path, "float32": path}: the analytic model (H, Cu; 4 Å; 2 layers; seed 0)
+    exported with float64 and with float32 weights."""
+    from support.analytic_cases import CUTOFF, LAYERS
+
+    from umlip.families.analytic import export_analytic
+
+    d = tmp_path_factory.mktemp("analytic")
+    files = {}
+    for dtype in ("float64", "float32"):
+        files[dtype] = str(d / f"analytic_{dtype}.pt")
+        export_analytic(files[dtype], ("H", "Cu"), cutoff=CUTOFF, num_layers=LAYERS,
+                        dtype=dtype, seed=0)
+    return files
