@@ -13,16 +13,6 @@ import warnings
 MARK = "UMLIP_BENCH "  # families print to stdout too; the driver reads only marked lines
 
 
-def family_calculator(family, source):
-    if family == "sevenn":
-        from sevenn.calculator import SevenNetCalculator
-
-        return SevenNetCalculator(source, device="cpu")
-    from mace.calculators import MACECalculator
-
-    return MACECalculator(model_paths=source, device="cpu", default_dtype="float64")
-
-
 def main(argv=None) -> int:
     p = argparse.ArgumentParser()
     p.add_argument("family", choices=["sevenn", "mace"])
@@ -35,6 +25,7 @@ def main(argv=None) -> int:
     import torch
 
     from umlip import UMLIPCalculator
+    from umlip.families.calculate import family_calculator
     from umlip.perf._common import bulk_cu, median_ms, rattled
 
     tmp = tempfile.mkdtemp()
@@ -48,13 +39,16 @@ def main(argv=None) -> int:
         from umlip.families import export_here
         from umlip.families.mace import build_small_model
 
-        source = build_small_model(f"{tmp}/small.model", elements=(1, 6, 8, 29), num_interactions=2,
-                           hidden="32x0e+32x1o", seed=1)
+        source = build_small_model(f"{tmp}/small.model", elements=(1, 6, 8, 29),
+                                   num_interactions=2, hidden="32x0e+32x1o", seed=1)
         model_file = f"{tmp}/small.pt"
         export_here("mace", source, model_file)
         label = "MACE 2 layers, 32x0e+32x1o, r 5 Å (float64)"
 
-    ours, theirs = UMLIPCalculator(model_file), family_calculator(args.family, source)
+    # each family in its own default precision: SevenNet float32, mace-torch's model float64
+    dtype = "float32" if args.family == "sevenn" else "float64"
+    ours = UMLIPCalculator(model_file)
+    theirs = family_calculator(args.family, source, dtype)
     print(MARK + json.dumps({"label": label, "threads": torch.get_num_threads()}), flush=True)
     for n in args.sizes:
         atoms = bulk_cu(n)
