@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, List
+from typing import Any, Dict, Iterable, List
 
 DFT_STYLE = dict(color="black", marker="o", ls="none", ms=4, label="DFT (PBE)")
 
@@ -21,6 +21,15 @@ def colors(labels: List[str]) -> Dict[str, str]:
     palette = ["tab:blue", "tab:red", "tab:green", "tab:orange", "tab:purple", "tab:brown",
                "tab:pink", "tab:olive", "tab:cyan", "tab:gray"]
     return {lab: palette[k % len(palette)] for k, lab in enumerate(labels)}
+
+
+def union_of_keys(results: Iterable[Any], attr: str) -> List[str]:
+    """The keys of ``getattr(r, attr)`` over all results, in first-seen order (one plot per
+    curve / material that any model has)."""
+    out: List[str] = []
+    for r in results:
+        out += [k for k in getattr(r, attr) if k not in out]
+    return out
 
 
 def save(fig, outdir, name: str) -> str:

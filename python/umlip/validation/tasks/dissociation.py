@@ -247,13 +247,11 @@ class DissociationTask(Task):
 
     @classmethod
     def plot_results(cls, results, outdir) -> List[str]:
-        from umlip.validation.plotting import DFT_STYLE, colors, pyplot, save
+        from umlip.validation.plotting import DFT_STYLE, colors, pyplot, save, union_of_keys
 
         plt = pyplot()
         col = colors(list(results))
-        names = []
-        for r in results.values():
-            names += [n for n in r.curves if n not in names]
+        names = union_of_keys(results.values(), "curves")
         out = []
         for name in names:
             fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(6, 6.5), sharex=True)

@@ -263,13 +263,11 @@ class PhononTask(Task):
 
     @classmethod
     def plot_results(cls, results, outdir) -> List[str]:
-        from umlip.validation.plotting import colors, pyplot, save
+        from umlip.validation.plotting import colors, pyplot, save, union_of_keys
 
         plt = pyplot()
         col = colors(list(results))
-        mats = []
-        for r in results.values():
-            mats += [m for m in r.materials if m not in mats]
+        mats = union_of_keys(results.values(), "materials")
         out = []
         for mat in mats:
             fig, (ax, axd) = plt.subplots(1, 2, figsize=(8, 4.2), sharey=True,
