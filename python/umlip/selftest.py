@@ -98,6 +98,8 @@ def nve(model_path, atoms, steps, workdir):
     [eV/atom/ps], the largest excursion |E(t)-E(0)| [eV/atom] and the simulated time [ps]."""
     from umlip.lammps.driver import case_from_atoms, setup_case
     from umlip.lammps.session import open_lammps
+    from umlip.units import ps_to_fs
+    from umlip.validation.md import energy_drift
 
     case = case_from_atoms(atoms, "nve")
     lmp = open_lammps()
@@ -118,6 +120,6 @@ def nve(model_path, atoms, steps, workdir):
         energies.append(lmp.get_thermo("etotal"))
     finally:
         lmp.close()
-    t = np.array(times)
-    e = np.array(energies) / len(atoms)
-    return float(np.polyfit(t, e, 1)[0]), float(np.max(np.abs(e - e[0]))), float(t[-1])
+    t_ps = np.array(times)
+    drift = energy_drift(ps_to_fs(t_ps), np.array(energies) / len(atoms))
+    return drift["slope_eV_per_ps"], drift["max_abs_dev"], float(t_ps[-1])
