@@ -45,6 +45,7 @@ import torch
 from ase.calculators.calculator import Calculator, all_changes
 
 from umlip.contract import ExportError, base_metadata, save, self_check
+from umlip.families.contract_forward import contract_outputs, edge_vectors
 
 #: hyper-parameters that are not drawn from the seed
 WIDTH = 6                  # F, node feature width
@@ -104,15 +105,9 @@ class AnalyticModel(torch.nn.Module):
     def forward(self, positions: torch.Tensor, species: torch.Tensor, edge_index: torch.Tensor,
                 edge_shift: torch.Tensor, n_local: int,
                 cell: torch.Tensor) -> Dict[str, torch.Tensor]:
-        vec = (positions[edge_index[1]] - positions[edge_index[0]] + edge_shift).detach()
-        vec.requires_grad_(True)
+        vec = edge_vectors(positions, edge_index, edge_shift)
         energies = self.node_energies(vec, species, edge_index)
-        local = energies[:n_local].sum()
-        grads = torch.autograd.grad([local], [vec], allow_unused=True)
-        g = grads[0]
-        if g is None:
-            g = torch.zeros_like(vec)
-        return {"energies": energies.detach(), "edge_grad": g}
+        return contract_outputs(energies, vec, n_local)
 
 
 def make_params(atomic_numbers: Sequence[int], cutoff: float, num_layers: int,

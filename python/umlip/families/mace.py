@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import mace  # noqa: F401  (must come before e3nn/torch.load: sets TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD)
 
-import os
 import argparse
+import os
 from typing import Dict, Optional, Sequence
 
 import numpy as np
@@ -21,6 +21,7 @@ import torch
 from e3nn.util.jit import compile_mode
 
 from umlip.contract import ExportError, base_metadata, file_sha256, save, self_check
+from umlip.families.contract_forward import contract_outputs, edge_vectors
 
 
 @compile_mode("script")
@@ -36,8 +37,7 @@ class MACEContract(torch.nn.Module):
     def forward(self, positions: torch.Tensor, species: torch.Tensor, edge_index: torch.Tensor,
                 edge_shift: torch.Tensor, n_local: int,
                 cell: torch.Tensor) -> Dict[str, torch.Tensor]:
-        vec = (positions[edge_index[1]] - positions[edge_index[0]] + edge_shift).detach()
-        vec.requires_grad_(True)
+        vec = edge_vectors(positions, edge_index, edge_shift)
         n = positions.shape[0]
         dev = positions.device
         # contract: edge (i, j) = node i receives a message from j, r_ij = x_j - x_i.
@@ -59,12 +59,7 @@ class MACEContract(torch.nn.Module):
         node_energy = out["node_energy"]
         assert node_energy is not None
         energies = node_energy.reshape(-1)
-        local = energies[:n_local].sum()
-        grads = torch.autograd.grad([local], [vec], allow_unused=True)
-        g = grads[0]
-        if g is None:
-            g = torch.zeros_like(vec)
-        return {"energies": energies.detach(), "edge_grad": g}
+        return contract_outputs(energies, vec, n_local)
 
 
 def load(source: str):

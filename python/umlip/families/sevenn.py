@@ -17,6 +17,7 @@ import torch
 from e3nn.util.jit import compile_mode
 
 from umlip.contract import ExportError, base_metadata, file_sha256, save, self_check
+from umlip.families.contract_forward import contract_outputs, edge_vectors
 
 #: pretrained names whose weights ship inside the sevenn wheel (no download, ever)
 SHIPPED = {
@@ -63,8 +64,7 @@ class SevenNetContract(torch.nn.Module):
     def forward(self, positions: torch.Tensor, species: torch.Tensor, edge_index: torch.Tensor,
                 edge_shift: torch.Tensor, n_local: int,
                 cell: torch.Tensor) -> Dict[str, torch.Tensor]:
-        vec = (positions[edge_index[1]] - positions[edge_index[0]] + edge_shift).detach()
-        vec.requires_grad_(True)
+        vec = edge_vectors(positions, edge_index, edge_shift)
         n = positions.shape[0]
         data: Dict[str, torch.Tensor] = {}
         data["x"] = species
@@ -74,12 +74,7 @@ class SevenNetContract(torch.nn.Module):
         data["nlocal"] = torch.tensor([n_local], dtype=torch.int64)
         out = self.model(data)
         energies = out["atomic_energy"].reshape(-1)
-        local = energies[:n_local].sum()
-        grads = torch.autograd.grad([local], [vec], allow_unused=True)
-        g = grads[0]
-        if g is None:
-            g = torch.zeros_like(vec)
-        return {"energies": energies.detach(), "edge_grad": g}
+        return contract_outputs(energies, vec, n_local)
 
 
 def _replace_one_hots(model) -> int:
