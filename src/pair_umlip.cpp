@@ -104,7 +104,7 @@ PairUMLIP::PairUMLIP(LAMMPS *lmp) : Pair(lmp)
   cutoff = 0.0;
   num_layers = 0;
   eunit = lunit = 1.0;
-  ncalls_at_build = -1;
+  rebuild_due = true;
   nlocal_at_build = nghost_at_build = -1;
   n_calls = n_builds = 0;
   t_compute = t_model = 0.0;
@@ -415,7 +415,7 @@ void PairUMLIP::init_style()
   } catch (const std::exception &e) {
     error->all(FLERR, "Pair style umlip: {}", e.what());
   }
-  nlocal_at_build = nghost_at_build = -1;    // force a candidate rebuild
+  rebuild_due = true;
   umlip::set_num_threads(nthreads);
 }
 
@@ -449,20 +449,16 @@ const double *PairUMLIP::positions_angstrom(int nall)
 }
 
 /* ----------------------------------------------------------------------
-   the graph at the current positions. Its candidate pairs are rebuilt when LAMMPS has rebuilt
-   its neighbour lists since the last build: LAMMPS re-assigns atoms and ghosts (exchange,
-   borders, sorting) only then, and rebuilds before any atom moved more than half the skin
-   (box changes included), which is what keeps the candidates valid. The atom counts are a
-   cheap guard against commands that change atoms without a rebuild.
+   the graph at the current positions; the candidate pairs are rebuilt first if compute() found
+   a rebuild due
 ------------------------------------------------------------------------- */
 
 void PairUMLIP::update_graph(const double *xa)
 {
   const int nlocal = atom->nlocal;
   const int nall = nlocal + atom->nghost;
-  if (neighbor->ncalls != ncalls_at_build || nlocal != nlocal_at_build ||
-      atom->nghost != nghost_at_build) {
-    ncalls_at_build = neighbor->ncalls;
+  if (rebuild_due) {
+    rebuild_due = false;
     nlocal_at_build = nlocal;
     nghost_at_build = atom->nghost;
     ++n_builds;
@@ -525,6 +521,13 @@ void PairUMLIP::compute(int eflag, int vflag)
   const double t0 = platform::walltime();
   ev_init(eflag, vflag);
   if (umlip::get_num_threads() != nthreads) umlip::set_num_threads(nthreads);
+  // LAMMPS re-assigns atoms and ghosts (exchange, borders, sorting) only when it rebuilds its
+  // neighbour lists (neighbor->ago == 0: a build since the last neighbor->decide()), and it
+  // rebuilds before any atom moves more than half the skin, box changes included: that keeps
+  // the candidates (cutoff + skin) valid in between. The counts guard against a command that
+  // changes atoms without a rebuild.
+  if (neighbor->ago == 0 || atom->nlocal != nlocal_at_build || atom->nghost != nghost_at_build)
+    rebuild_due = true;
   if (decide_mode) choose_mode();
   if (mode == MODE_REPLICATE)
     compute_replicated();

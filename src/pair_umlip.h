@@ -65,9 +65,9 @@ class PairUMLIP : public Pair {
   std::vector<int64_t> type_species;    // LAMMPS type (1-based) -> model species index
   std::vector<int> type_z;              // LAMMPS type (1-based) -> atomic number
 
-  // graph mode: rebuilt when LAMMPS rebuilt its neighbour lists (atoms re-assigned)
+  // graph mode: candidates rebuilt when LAMMPS rebuilt its neighbour lists (atoms re-assigned)
   std::unique_ptr<umlip::GhostGraph> graph;
-  bigint ncalls_at_build;    // neighbor->ncalls when the graph's candidates were built
+  bool rebuild_due;          // rebuild the candidates at the next update_graph()
   int nlocal_at_build, nghost_at_build;
 
   // this run (reset by finish()): force calls, candidate builds, seconds in compute() and in
