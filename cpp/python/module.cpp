@@ -75,7 +75,9 @@ PYBIND11_MODULE(_engine, m)
     }
   });
 
-  m.attr("CONTRACT_VERSION") = std::to_string(kContractMajor) + "." + std::to_string(kContractMinor);
+  // the one source of the contract version this engine implements (Python reads it here)
+  m.attr("CONTRACT_VERSION") =
+      std::to_string(kContractMajor) + "." + std::to_string(kContractMinor);
 
   py::class_<Model>(m, "Model", "A loaded umlip model file (see docs/model-contract.md).")
       .def(py::init([](const std::string &path, const std::string &device,

@@ -9,7 +9,8 @@ namespace umlip {
 GhostGraph::GhostGraph(double cutoff, double skin, int num_layers) :
     cutoff_(cutoff), skin_(skin), num_layers_(num_layers)
 {
-  if (!(cutoff > 0.0)) throw std::invalid_argument("cutoff must be > 0, got " + std::to_string(cutoff));
+  if (!(cutoff > 0.0))
+    throw std::invalid_argument("cutoff must be > 0, got " + std::to_string(cutoff));
   if (!(skin >= 0.0)) throw std::invalid_argument("skin must be >= 0, got " + std::to_string(skin));
   if (num_layers < 1)
     throw std::invalid_argument("num_layers must be >= 1, got " + std::to_string(num_layers));
