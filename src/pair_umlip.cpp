@@ -1,16 +1,17 @@
 /* ----------------------------------------------------------------------
-   umlip pair style. The engine (libumlip) does neighbour search, model evaluation and the
-   force/virial reduction; this file adapts LAMMPS atoms, ghosts and tallies to it.
+   umlip pair style: a thin adapter from LAMMPS to the umlip engine (libumlip), which does the
+   graph construction (umlip::GhostGraph), model evaluation and the force/virial reduction. This
+   file parses the arguments, maps atom types to elements, converts units, chooses the mode, and
+   gathers atoms and tallies results.
 
    Two modes:
    - graph: the graph of this rank has its local atoms and the "foreign" ghost atoms (images of
-     atoms owned by other ranks). Ghosts that are periodic images of this rank's own atoms are
-     folded onto those atoms, the image offset kept in the edge vector - on one rank that is
-     every ghost, and the graph is exactly what the ASE calculator builds. Foreign ghosts carry
-     messages; only local energies are summed; their forces are reverse-communicated by LAMMPS
-     (newton on). L message-passing layers need foreign ghosts up to L x cutoff (+ skin) away;
-     the communication cutoff is set accordingly, and ghosts outside the receptive field of the
-     local atoms, and edges that feed no needed feature, are pruned (exact).
+     atoms owned by other ranks); ghosts that image this rank's own atoms are folded onto them
+     (see umlip/ghost_graph.hpp). On one rank that is every ghost, and the graph is exactly what
+     the ASE calculator builds. Only local energies are summed; forces on foreign ghosts are
+     reverse-communicated by LAMMPS (newton on). L message-passing layers need foreign ghosts up
+     to L x cutoff (+ skin) away; the communication cutoff is set accordingly, and what lies
+     outside the receptive field of the local atoms is pruned (exact).
    - replicate: every rank gathers all atoms (MPI_Allgatherv) and evaluates the whole periodic
      system exactly as the ASE calculator does, keeping the energies, forces and virials of its
      own atoms. Exact, with the memory of a serial run, but no parallel speed-up: the right
@@ -40,8 +41,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <filesystem>
+#include <fstream>
 #include <sys/stat.h>
-#include <unordered_map>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #ifndef UMLIP_PYTHON
 #define UMLIP_PYTHON "python3"
@@ -50,6 +54,32 @@
 using namespace LAMMPS_NS;
 
 /* ---------------------------------------------------------------------- */
+
+namespace {
+
+// LAMMPS's force->boltz for units metal [eV/K]: the energy factor of any unit style is its
+// boltz relative to this one (exactly 1 for metal)
+constexpr double BOLTZ_METAL = 8.617343e-5;
+
+// engine: row-major 3x3 [eV]; LAMMPS: xx, yy, zz, xy, xz, yz [energy units]
+inline void add_virial(double *v6, const double *w9, double scale)
+{
+  v6[0] += scale * w9[0];
+  v6[1] += scale * w9[4];
+  v6[2] += scale * w9[8];
+  v6[3] += scale * w9[1];
+  v6[4] += scale * w9[2];
+  v6[5] += scale * w9[5];
+}
+
+std::string shell_quote(const std::string &s)
+{
+  std::string q = "'";
+  for (char c : s) q += (c == '\'') ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+}    // namespace
 
 PairUMLIP::PairUMLIP(LAMMPS *lmp) : Pair(lmp)
 {
@@ -60,6 +90,10 @@ PairUMLIP::PairUMLIP(LAMMPS *lmp) : Pair(lmp)
   no_virial_fdotr_compute = 1;    // the virial is tallied from the edge gradients
   centroidstressflag = CENTROID_NOTAVAIL;
 
+  nextra = NSTATS;    // read with compute pair umlip
+  pvector = new double[nextra];
+  for (int k = 0; k < nextra; ++k) pvector[k] = 0.0;
+
   device = "cpu";
   nthreads = 0;
   mode_request = MODE_AUTO;
@@ -69,15 +103,17 @@ PairUMLIP::PairUMLIP(LAMMPS *lmp) : Pair(lmp)
   prune = true;
   cutoff = 0.0;
   num_layers = 0;
-  n_graph_nodes = 0;
+  eunit = lunit = 1.0;
+  rebuild_due = true;
   nlocal_at_build = nghost_at_build = -1;
-  candidate_cut = 0.0;
-  n_calls = 0;
+  n_calls = n_builds = 0;
   t_compute = t_model = 0.0;
+  stat_nodes = stat_foreign = stat_edges = 0.0;
 }
 
 PairUMLIP::~PairUMLIP()
 {
+  delete[] pvector;
   if (allocated) {
     memory->destroy(setflag);
     memory->destroy(cutsq);
@@ -95,6 +131,20 @@ void PairUMLIP::allocate()
 }
 
 /* ----------------------------------------------------------------------
+   the model works in eV and Å; eunit and lunit convert to the user's units, from LAMMPS's own
+   constants (the energy factor as deepmd-kit derives it). Set here only.
+------------------------------------------------------------------------- */
+
+void PairUMLIP::set_units()
+{
+  const char *style = update->unit_style;
+  if (strcmp(style, "metal") != 0 && strcmp(style, "real") != 0 && strcmp(style, "si") != 0)
+    error->all(FLERR, "Pair style umlip supports units metal, real and si, not units {}", style);
+  eunit = force->boltz / BOLTZ_METAL;    // eV -> eV, kcal/mol, J
+  lunit = force->angstrom;               // Å -> Å, Å, m
+}
+
+/* ----------------------------------------------------------------------
    pair_style umlip <model-file-or-name> [device cpu|cuda|cuda:N] [dtype float32|float64]
                     [threads N] [ghost auto|graph|replicate] [prune yes|no]
 ------------------------------------------------------------------------- */
@@ -102,9 +152,7 @@ void PairUMLIP::allocate()
 void PairUMLIP::settings(int narg, char **arg)
 {
   if (narg < 1) utils::missing_cmd_args(FLERR, "pair_style umlip", error);
-  if (strcmp(update->unit_style, "metal") != 0)
-    error->all(FLERR, "Pair style umlip requires 'units metal' (models work in eV and Å), not units {}",
-               update->unit_style);
+  set_units();
 
   model_arg = arg[0];
   int iarg = 1;
@@ -150,8 +198,11 @@ void PairUMLIP::settings(int narg, char **arg)
 }
 
 /* ----------------------------------------------------------------------
-   a model file is used as is; anything else is a model name that the umlip Python package
-   exports once into its cache (rank 0 only), e.g. 7net-0
+   a model file is used as is; anything else is a model name, resolved (rank 0 only) by
+   `python -m umlip resolve NAME`, which exports it once into the umlip cache. Protocol: on
+   success it prints the file's path on stdout and exits 0; on failure it exits non-zero with
+   one line "umlip: <what to do>" as the last line of stderr. Its stderr (progress of a first
+   export) is passed on to the screen and log as it arrives; stdout goes to a temporary file.
 ------------------------------------------------------------------------- */
 
 std::string PairUMLIP::resolve_model(const std::string &arg)
@@ -159,39 +210,68 @@ std::string PairUMLIP::resolve_model(const std::string &arg)
   struct stat st;
   if (stat(arg.c_str(), &st) == 0) return arg;
 
-  int rc = 0;
-  std::string out;
+  int ok = 0;
+  std::string out;    // the path on success, else the error line
   if (comm->me == 0) {
     const char *py_env = std::getenv("UMLIP_PYTHON");
     std::string python = py_env ? py_env : UMLIP_PYTHON;
     if (!py_env && stat(python.c_str(), &st) != 0) python = "python3";
-    std::string quoted = "'";
-    for (char c : arg) quoted += (c == '\'') ? std::string("'\\''") : std::string(1, c);
-    quoted += "'";
-    std::string cmd = python + " -m umlip resolve " + quoted + " 2>&1";
-    utils::logmesg(lmp, "umlip: '{}' is not a file; resolving it as a model name: {}\n", arg, cmd);
-    FILE *p = popen(cmd.c_str(), "r");
-    if (!p) {
-      rc = 1;
-      out = "cannot run " + python;
+    std::string tmpl = (std::filesystem::temp_directory_path() / "umlip-resolve-XXXXXX").string();
+    const int fd = mkstemp(tmpl.data());
+    if (fd < 0) {
+      out = fmt::format("cannot create a temporary file in {}", tmpl);
     } else {
-      char buf[4096];
-      while (fgets(buf, sizeof(buf), p)) out += buf;
-      int status = pclose(p);
-      rc = (status == 0) ? 0 : 1;
-    }
-    while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-    if (rc == 0) {
-      auto nl = out.rfind('\n');
-      if (nl != std::string::npos) out = out.substr(nl + 1);
+      close(fd);
+      const std::string cmd = fmt::format("{} -m umlip resolve {} 2>&1 >{}", python,
+                                          shell_quote(arg), shell_quote(tmpl));
+      utils::logmesg(lmp, "umlip: '{}' is not a file; resolving it as a model name: {}\n", arg,
+                     cmd);
+      FILE *p = popen(cmd.c_str(), "r");
+      if (!p) {
+        out = "cannot run " + python;
+      } else {
+        // pass stderr on line by line, holding back the last line (the error line on failure)
+        std::string line, last;
+        char buf[4096];
+        while (fgets(buf, sizeof(buf), p)) {
+          line += buf;
+          if (line.back() != '\n') continue;
+          if (!last.empty()) utils::logmesg(lmp, last);
+          last = line;
+          line.clear();
+        }
+        if (!line.empty()) {
+          if (!last.empty()) utils::logmesg(lmp, last);
+          last = line + "\n";
+        }
+        const int status = pclose(p);
+        ok = (status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0) ? 1 : 0;
+        if (ok) {
+          if (!last.empty()) utils::logmesg(lmp, last);
+          std::ifstream f(tmpl);
+          std::getline(f, out);
+          while (!out.empty() && (out.back() == '\r' || out.back() == ' ')) out.pop_back();
+          if (out.empty() || stat(out.c_str(), &st) != 0) {
+            ok = 0;
+            out = fmt::format("{} -m umlip resolve printed no model file ('{}')", python, out);
+          }
+        } else {
+          while (!last.empty() && (last.back() == '\n' || last.back() == '\r')) last.pop_back();
+          if (last.rfind("umlip: ", 0) == 0) last = last.substr(7);
+          out = last.empty() ? fmt::format("{} -m umlip resolve failed (status {})", python,
+                                           status)
+                             : last;
+        }
+      }
+      unlink(tmpl.c_str());
     }
   }
-  MPI_Bcast(&rc, 1, MPI_INT, 0, world);
+  MPI_Bcast(&ok, 1, MPI_INT, 0, world);
   int len = static_cast<int>(out.size());
   MPI_Bcast(&len, 1, MPI_INT, 0, world);
   out.resize(len);
   MPI_Bcast(out.data(), len, MPI_CHAR, 0, world);
-  if (rc != 0)
+  if (!ok)
     error->all(FLERR,
                "Pair style umlip: '{}' is not a model file, and umlip could not resolve it as a "
                "model name: {}",
@@ -215,15 +295,14 @@ void PairUMLIP::load_model()
       MPI_Comm_split_type(world, MPI_COMM_TYPE_SHARED, comm->me, MPI_INFO_NULL, &local);
       MPI_Comm_rank(local, &local_rank);
       MPI_Comm_free(&local);
-      opt.device = "cuda:auto:" + std::to_string(local_rank);
+      opt.local_rank = local_rank;
     }
     model = std::make_unique<umlip::Model>(model_path, opt);
   } catch (const std::exception &e) {
     ok = 0;
     msg = e.what();
   }
-  int all_ok = 0, any_ok = 0;
-  MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, world);
+  int any_ok = 0;
   MPI_Allreduce(&ok, &any_ok, 1, MPI_INT, MPI_MAX, world);
   if (!any_ok) error->all(FLERR, "Pair style umlip cannot load model: {}", msg);
   if (!ok) error->one(FLERR, "Pair style umlip cannot load model on rank {}: {}", comm->me, msg);
@@ -256,15 +335,13 @@ void PairUMLIP::load_model()
 
 /* ----------------------------------------------------------------------
    pair_coeff * * <element for type 1> <element for type 2> ...
+   (LAMMPS itself requires at least two arguments and, with one_coeff set, "* *")
 ------------------------------------------------------------------------- */
 
 void PairUMLIP::coeff(int narg, char **arg)
 {
   if (!allocated) allocate();
   const int ntypes = atom->ntypes;
-  if (narg < 2) utils::missing_cmd_args(FLERR, "pair_coeff", error);
-  if (strcmp(arg[0], "*") != 0 || strcmp(arg[1], "*") != 0)
-    error->all(FLERR, "Pair style umlip requires 'pair_coeff * * <element per atom type>'");
   if (narg != 2 + ntypes)
     error->all(FLERR,
                "Incorrect args for pair coefficients: pair_coeff * * for pair style umlip needs "
@@ -288,9 +365,7 @@ void PairUMLIP::coeff(int narg, char **arg)
 
 void PairUMLIP::init_style()
 {
-  if (strcmp(update->unit_style, "metal") != 0)
-    error->all(FLERR, "Pair style umlip requires 'units metal', not units {}",
-               update->unit_style);
+  set_units();
   if (atom->tag_enable == 0) error->all(FLERR, "Pair style umlip requires atom IDs");
   if (force->newton_pair == 0)
     error->all(FLERR, "Pair style umlip requires newton pair on (ghost-atom forces are "
@@ -316,26 +391,37 @@ void PairUMLIP::init_style()
   decide_mode = mode_request == MODE_AUTO && comm->nprocs > 1 && directed_ok;
   report_graph = mode == MODE_GRAPH && comm->nprocs > 1;
 
-  const double skin = neighbor->skin;
-  candidate_cut = cutoff + skin;
+  // no LAMMPS neighbour list is requested: the graph's candidate pairs (cutoff + skin) come
+  // from the engine's cell list over local atoms and foreign ghosts only (a LAMMPS list would
+  // also search from every ghost of the L x cutoff shell), and are rebuilt whenever LAMMPS
+  // rebuilds its lists, i.e. whenever atoms or ghosts are re-assigned
+  const double skin = neighbor->skin;    // user length unit
+  const double cut = cutoff * lunit;     // user length unit
   // foreign ghosts must reach L x cutoff; on one rank there are none (all ghosts are images)
   const bool need_shell = comm->nprocs > 1 && mode_request != MODE_REPLICATE;
-  const double needed = need_shell ? num_layers * cutoff + skin : cutoff + skin;
+  const double needed = need_shell ? num_layers * cut + skin : cut + skin;
   if (comm->cutghostuser < needed) comm->cutghostuser = needed;
-  if (comm->me == 0)
-    utils::logmesg(lmp, "umlip: communication cutoff {:.4} A ({}; set automatically)\n",
-                   comm->cutghostuser,
-                   need_shell ? fmt::format("{} layers x cutoff {} + skin {}", num_layers, cutoff,
+  if (comm->me == 0) {
+    const char *len = strcmp(update->unit_style, "si") == 0 ? "m" : "A";
+    utils::logmesg(lmp, "umlip: communication cutoff {:.4} {} ({}; set automatically)\n",
+                   comm->cutghostuser, len,
+                   need_shell ? fmt::format("{} layers x cutoff {} + skin {}", num_layers, cut,
                                             skin)
-                              : fmt::format("cutoff {} + skin {}", cutoff, skin));
+                              : fmt::format("cutoff {} + skin {}", cut, skin));
+  }
   if (!decide_mode) log_mode();
-  nlocal_at_build = nghost_at_build = -1;    // force a candidate rebuild
+  try {
+    graph = std::make_unique<umlip::GhostGraph>(cutoff, skin / lunit, num_layers);
+  } catch (const std::exception &e) {
+    error->all(FLERR, "Pair style umlip: {}", e.what());
+  }
+  rebuild_due = true;
   umlip::set_num_threads(nthreads);
 }
 
 double PairUMLIP::init_one(int /*i*/, int /*j*/)
 {
-  return cutoff;
+  return cutoff * lunit;
 }
 
 void PairUMLIP::log_mode()
@@ -348,101 +434,44 @@ void PairUMLIP::log_mode()
   utils::logmesg(lmp, "umlip: ghost mode {}\n", what);
 }
 
-/* ---------------------------------------------------------------------- */
+/* ----------------------------------------------------------------------
+   positions of all atoms (local + ghost) in Å, as the engine wants them
+------------------------------------------------------------------------- */
 
-bool PairUMLIP::candidates_stale(double **x, int nall) const
+const double *PairUMLIP::positions_angstrom(int nall)
 {
-  if (atom->nlocal != nlocal_at_build || atom->nghost != nghost_at_build) return true;
-  if (nall == 0) return false;
-  // atoms re-assigned or re-ordered (exchange, borders, sorting, deletion): rebuild
-  const tagint *tag = atom->tag;
-  for (int a = 0; a < nall; ++a)
-    if (tag[a] != tag_at_build[a]) return true;
-  // any atom moved more than half the skin since the build (ghosts included, so box changes
-  // under NPT are covered): rebuild
-  const double lim2 = 0.25 * (candidate_cut - cutoff) * (candidate_cut - cutoff);
-  const double *x0 = x_at_build.data();
-  const double *x1 = &x[0][0];
-  for (int a = 0; a < 3 * nall; a += 3) {
-    const double d0 = x1[a] - x0[a], d1 = x1[a + 1] - x0[a + 1], d2 = x1[a + 2] - x0[a + 2];
-    if (d0 * d0 + d1 * d1 + d2 * d2 > lim2) return true;
-  }
-  return false;
+  if (nall == 0) return nullptr;
+  const double *x = &atom->x[0][0];
+  if (lunit == 1.0) return x;
+  x_angstrom.resize(3 * static_cast<size_t>(nall));
+  for (size_t k = 0; k < x_angstrom.size(); ++k) x_angstrom[k] = x[k] / lunit;
+  return x_angstrom.data();
 }
 
 /* ----------------------------------------------------------------------
-   graph nodes: local atoms first, then foreign ghosts; a ghost whose atom ID is owned by this
-   rank is a periodic image of a local atom and maps onto it. Candidate pairs are searched from
-   local atoms and foreign ghosts only (an image's pairs are its owner's).
+   the graph at the current positions; the candidate pairs are rebuilt first if compute() found
+   a rebuild due
 ------------------------------------------------------------------------- */
 
-void PairUMLIP::build_candidates(double **x, int nlocal, int nall)
-{
-  nlocal_at_build = atom->nlocal;
-  nghost_at_build = atom->nghost;
-  x_at_build.assign(nall ? &x[0][0] : nullptr, nall ? &x[0][0] + 3 * nall : nullptr);
-  tag_at_build.assign(atom->tag, atom->tag + nall);
-  candidates = umlip::NeighborList();
-  node_of.assign(nall, -1);
-  atom_of.clear();
-  n_graph_nodes = 0;
-  if (nall == 0) return;
-
-  const tagint *tag = atom->tag;
-  std::unordered_map<tagint, int> local_of;
-  local_of.reserve(2 * static_cast<size_t>(nlocal));
-  for (int i = 0; i < nlocal; ++i) {
-    local_of[tag[i]] = i;
-    node_of[i] = i;
-    atom_of.push_back(i);
-  }
-  std::vector<uint8_t> center(nall, 0);
-  for (int i = 0; i < nlocal; ++i) center[i] = 1;
-  for (int a = nlocal; a < nall; ++a) {
-    auto it = local_of.find(tag[a]);
-    if (it != local_of.end()) {
-      node_of[a] = it->second;    // image of a local atom
-    } else {
-      node_of[a] = static_cast<int64_t>(atom_of.size());
-      atom_of.push_back(a);
-      center[a] = 1;
-    }
-  }
-  n_graph_nodes = static_cast<int64_t>(atom_of.size());
-
-  std::vector<int64_t> ids(nall);
-  for (int a = 0; a < nall; ++a) ids[a] = tag[a];
-  static const double zero_cell[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
-  static const bool no_pbc[3] = {false, false, false};
-  umlip::NeighborOptions opt;
-  opt.center_mask = center.data();
-  opt.labels = ids.data();
-  try {
-    candidates = umlip::neighbor_list(&x[0][0], nall, zero_cell, no_pbc, candidate_cut, opt);
-  } catch (const std::exception &e) {
-    error->one(FLERR, "Pair style umlip: {} (numbers are atom IDs)", e.what());
-  }
-}
-
-/* ----------------------------------------------------------------------
-   edges at the current positions; returns the kept graph nodes (pruned)
-------------------------------------------------------------------------- */
-
-std::vector<int64_t> PairUMLIP::graph_nodes(double **x)
+void PairUMLIP::update_graph(const double *xa)
 {
   const int nlocal = atom->nlocal;
   const int nall = nlocal + atom->nghost;
-  if (candidates_stale(x, nall)) build_candidates(x, nlocal, nall);
-  std::vector<int64_t> kept;
-  if (nlocal == 0) return kept;
-  umlip::select_edges(candidates, &x[0][0], cutoff, node_of.data(), edges);
-  if (prune && n_graph_nodes > nlocal) {
-    kept = umlip::prune_receptive_field(n_graph_nodes, nlocal, num_layers, edges);
-  } else {
-    kept.resize(n_graph_nodes);
-    for (int64_t k = 0; k < n_graph_nodes; ++k) kept[k] = k;
+  if (rebuild_due) {
+    rebuild_due = false;
+    nlocal_at_build = nlocal;
+    nghost_at_build = atom->nghost;
+    ++n_builds;
+    ids.resize(nall);
+    for (int a = 0; a < nall; ++a) ids[a] = atom->tag[a];
+    try {
+      graph->rebuild(xa, ids.data(), nlocal, nall);
+    } catch (const std::exception &e) {
+      error->one(FLERR, Error::NOLASTLINE, "Pair style umlip: {} (numbers are atom IDs)",
+                 e.what());
+    }
   }
-  return kept;
+  graph->update(xa, prune);
 }
 
 /* ----------------------------------------------------------------------
@@ -453,7 +482,8 @@ std::vector<int64_t> PairUMLIP::graph_nodes(double **x)
 
 void PairUMLIP::choose_mode()
 {
-  const double mine = static_cast<double>(graph_nodes(atom->x).size());
+  update_graph(positions_angstrom(atom->nlocal + atom->nghost));
+  const double mine = static_cast<double>(graph->n_nodes());
   double largest = 0.0;
   MPI_Allreduce(&mine, &largest, 1, MPI_DOUBLE, MPI_MAX, world);
   mode = (largest > static_cast<double>(atom->natoms)) ? MODE_REPLICATE : MODE_GRAPH;
@@ -469,11 +499,10 @@ void PairUMLIP::choose_mode()
    graph statistics over all ranks (collective): the cost of the ghost shell
 ------------------------------------------------------------------------- */
 
-void PairUMLIP::log_graph(int64_t kept_nodes)
+void PairUMLIP::log_graph()
 {
   double mine[4] = {static_cast<double>(atom->nlocal), static_cast<double>(atom->nghost),
-                    static_cast<double>(kept_nodes - atom->nlocal),
-                    static_cast<double>(edges.size())};
+                    stat_foreign, stat_edges};
   double sum[4];
   MPI_Allreduce(mine, sum, 4, MPI_DOUBLE, MPI_SUM, world);
   if (comm->me == 0 && sum[0] > 0)
@@ -492,6 +521,13 @@ void PairUMLIP::compute(int eflag, int vflag)
   const double t0 = platform::walltime();
   ev_init(eflag, vflag);
   if (umlip::get_num_threads() != nthreads) umlip::set_num_threads(nthreads);
+  // LAMMPS re-assigns atoms and ghosts (exchange, borders, sorting) only when it rebuilds its
+  // neighbour lists (neighbor->ago == 0: a build since the last neighbor->decide()), and it
+  // rebuilds before any atom moves more than half the skin, box changes included: that keeps
+  // the candidates (cutoff + skin) valid in between. The counts guard against a command that
+  // changes atoms without a rebuild.
+  if (neighbor->ago == 0 || atom->nlocal != nlocal_at_build || atom->nghost != nghost_at_build)
+    rebuild_due = true;
   if (decide_mode) choose_mode();
   if (mode == MODE_REPLICATE)
     compute_replicated();
@@ -499,6 +535,29 @@ void PairUMLIP::compute(int eflag, int vflag)
     compute_graph();
   ++n_calls;
   t_compute += platform::walltime() - t0;
+  if (eflag_global) publish_stats();
+}
+
+/* ----------------------------------------------------------------------
+   pvector for compute pair umlip, which sums it over ranks: per-rank counts are this rank's
+   share, global values are on rank 0 only (collective; eflag_global is the same on all ranks,
+   and compute pair reads pvector only on steps that tallied the energy)
+------------------------------------------------------------------------- */
+
+void PairUMLIP::publish_stats()
+{
+  double mine[3] = {stat_nodes, t_compute, t_model}, most[3];
+  MPI_Allreduce(mine, most, 3, MPI_DOUBLE, MPI_MAX, world);
+  const double root = comm->me == 0 ? 1.0 : 0.0;
+  pvector[STAT_MODE] = root * (mode == MODE_GRAPH ? 1.0 : 2.0);
+  pvector[STAT_LOCAL] = atom->nlocal;
+  pvector[STAT_FOREIGN] = stat_foreign;
+  pvector[STAT_EDGES] = stat_edges;
+  pvector[STAT_LARGEST] = root * most[0];
+  pvector[STAT_CALLS] = root * static_cast<double>(n_calls);
+  pvector[STAT_PAIR_SECONDS] = root * most[1];
+  pvector[STAT_MODEL_SECONDS] = root * most[2];
+  pvector[STAT_BUILDS] = root * static_cast<double>(n_builds);
 }
 
 /* ----------------------------------------------------------------------
@@ -516,7 +575,7 @@ void PairUMLIP::finish()
                    "tallies and communication (slowest rank)\n",
                    n_calls, most[0], most[1], most[0] - most[1],
                    most[1] > 0 ? 100.0 * (most[0] - most[1]) / most[1] : 0.0);
-  n_calls = 0;
+  n_calls = n_builds = 0;
   t_compute = t_model = 0.0;
 }
 
@@ -525,22 +584,27 @@ void PairUMLIP::finish()
 void PairUMLIP::compute_graph()
 {
   const int nlocal = atom->nlocal;
-  double **x = atom->x;
   double **f = atom->f;
   const int *type = atom->type;
 
-  std::vector<int64_t> kept = graph_nodes(x);
-  if (report_graph) log_graph(static_cast<int64_t>(kept.size()));
+  const double *xa = positions_angstrom(nlocal + atom->nghost);
+  update_graph(xa);
+  const int64_t n_nodes = graph->n_nodes();
+  const umlip::EdgeSet &edges = graph->edges();
+  stat_nodes = static_cast<double>(n_nodes);
+  stat_foreign = static_cast<double>(n_nodes > 0 ? n_nodes - nlocal : 0);
+  stat_edges = static_cast<double>(edges.size());
+  if (report_graph) log_graph();
   if (nlocal == 0) return;    // no local energy, hence no forces from this rank
 
-  const int64_t n_nodes = static_cast<int64_t>(kept.size());
+  const std::vector<int64_t> &node_atoms = graph->node_atoms();
   node_pos.resize(3 * n_nodes);
   node_species.resize(n_nodes);
   for (int64_t k = 0; k < n_nodes; ++k) {
-    const int64_t a = atom_of[kept[k]];
-    node_pos[3 * k] = x[a][0];
-    node_pos[3 * k + 1] = x[a][1];
-    node_pos[3 * k + 2] = x[a][2];
+    const int64_t a = node_atoms[k];
+    node_pos[3 * k] = xa[3 * a];
+    node_pos[3 * k + 1] = xa[3 * a + 1];
+    node_pos[3 * k + 2] = xa[3 * a + 2];
     node_species[k] = type_species[type[a]];
   }
 
@@ -563,36 +627,20 @@ void PairUMLIP::compute_graph()
                e.what());
   }
 
+  const double funit = eunit / lunit;
   for (int64_t k = 0; k < n_nodes; ++k) {
-    const int64_t a = atom_of[kept[k]];
-    f[a][0] += ev.forces[3 * k];
-    f[a][1] += ev.forces[3 * k + 1];
-    f[a][2] += ev.forces[3 * k + 2];
+    const int64_t a = node_atoms[k];
+    f[a][0] += funit * ev.forces[3 * k];
+    f[a][1] += funit * ev.forces[3 * k + 1];
+    f[a][2] += funit * ev.forces[3 * k + 2];
   }
-  if (eflag_global) eng_vdwl += ev.energy;
+  if (eflag_global) eng_vdwl += eunit * ev.energy;
   if (eflag_atom)
-    for (int i = 0; i < nlocal; ++i) eatom[i] += ev.atom_energies[i];
-  if (vflag_global) {
-    // engine: row-major 3x3; LAMMPS: xx, yy, zz, xy, xz, yz
-    virial[0] += ev.virial[0];
-    virial[1] += ev.virial[4];
-    virial[2] += ev.virial[8];
-    virial[3] += ev.virial[1];
-    virial[4] += ev.virial[2];
-    virial[5] += ev.virial[5];
-  }
-  if (vflag_atom) {
-    for (int64_t k = 0; k < n_nodes; ++k) {
-      const int64_t a = atom_of[kept[k]];
-      const double *w = &ev.atom_virial[9 * k];
-      vatom[a][0] += w[0];
-      vatom[a][1] += w[4];
-      vatom[a][2] += w[8];
-      vatom[a][3] += w[1];
-      vatom[a][4] += w[2];
-      vatom[a][5] += w[5];
-    }
-  }
+    for (int i = 0; i < nlocal; ++i) eatom[i] += eunit * ev.atom_energies[i];
+  if (vflag_global) add_virial(virial, ev.virial, eunit);
+  if (vflag_atom)
+    for (int64_t k = 0; k < n_nodes; ++k)
+      add_virial(vatom[node_atoms[k]], &ev.atom_virial[9 * k], eunit);
 }
 
 /* ----------------------------------------------------------------------
@@ -606,6 +654,7 @@ void PairUMLIP::compute_replicated()
   const int nprocs = comm->nprocs;
   double **x = atom->x;
   double **f = atom->f;
+  stat_nodes = stat_foreign = stat_edges = 0.0;
 
   std::vector<int> counts(nprocs), displs(nprocs), counts3(nprocs), displs3(nprocs);
   MPI_Allgather(const_cast<int *>(&nlocal), 1, MPI_INT, counts.data(), 1, MPI_INT, world);
@@ -627,7 +676,7 @@ void PairUMLIP::compute_replicated()
                  displs3.data(), MPI_DOUBLE, world);
   if (nlocal == 0) return;
 
-  // every rank builds the same system, ordered by atom ID
+  // every rank builds the same system in Å, ordered by atom ID
   std::vector<int> order(ntotal), slot(ntotal);
   for (int k = 0; k < ntotal; ++k) order[k] = k;
   std::sort(order.begin(), order.end(), [&](int a, int b) { return tags[a] < tags[b]; });
@@ -636,11 +685,12 @@ void PairUMLIP::compute_replicated()
   for (int k = 0; k < ntotal; ++k) {
     const int g = order[k];
     slot[g] = k;
-    for (int m = 0; m < 3; ++m) sys_pos[3 * k + m] = pos[3 * g + m];
+    for (int m = 0; m < 3; ++m) sys_pos[3 * k + m] = pos[3 * g + m] / lunit;
     sys_z[k] = type_z[types[g]];
   }
   const double *h = domain->h;    // xprd, yprd, zprd, yz, xz, xy
-  const double cell[9] = {h[0], 0.0, 0.0, h[5], h[1], 0.0, h[4], h[3], h[2]};
+  const double cell[9] = {h[0] / lunit, 0.0,          0.0,         h[5] / lunit, h[1] / lunit,
+                          0.0,          h[4] / lunit, h[3] / lunit, h[2] / lunit};
   const bool pbc[3] = {domain->xperiodic != 0, domain->yperiodic != 0, domain->zperiodic != 0};
   umlip::System sys;
   sys.n = ntotal;
@@ -657,23 +707,20 @@ void PairUMLIP::compute_replicated()
     error->one(FLERR, Error::NOLASTLINE, "Pair style umlip on step {}: {}", update->ntimestep,
                e.what());
   }
+  stat_nodes = ntotal;
+  stat_edges = static_cast<double>(ev.n_edges);
 
+  const double funit = eunit / lunit;
   const int me = comm->me;
   for (int i = 0; i < nlocal; ++i) {
     const int k = slot[displs[me] + i];
-    f[i][0] += ev.forces[3 * k];
-    f[i][1] += ev.forces[3 * k + 1];
-    f[i][2] += ev.forces[3 * k + 2];
-    if (eflag_global) eng_vdwl += ev.atom_energies[k];
-    if (eflag_atom) eatom[i] += ev.atom_energies[k];
-    if (vflag_either) {
-      const double *w = &ev.atom_virial[9 * k];
-      const double v6[6] = {w[0], w[4], w[8], w[1], w[2], w[5]};
-      for (int m = 0; m < 6; ++m) {
-        if (vflag_global) virial[m] += v6[m];
-        if (vflag_atom) vatom[i][m] += v6[m];
-      }
-    }
+    f[i][0] += funit * ev.forces[3 * k];
+    f[i][1] += funit * ev.forces[3 * k + 1];
+    f[i][2] += funit * ev.forces[3 * k + 2];
+    if (eflag_global) eng_vdwl += eunit * ev.atom_energies[k];
+    if (eflag_atom) eatom[i] += eunit * ev.atom_energies[k];
+    if (vflag_global) add_virial(virial, &ev.atom_virial[9 * k], eunit);
+    if (vflag_atom) add_virial(vatom[i], &ev.atom_virial[9 * k], eunit);
   }
 }
 
@@ -682,9 +729,8 @@ void PairUMLIP::compute_replicated()
 double PairUMLIP::memory_usage()
 {
   double bytes = Pair::memory_usage();
-  bytes += static_cast<double>(candidates.i.capacity() + candidates.j.capacity()) * 8.0;
-  bytes += static_cast<double>(candidates.shift.capacity()) * 4.0;
-  bytes += static_cast<double>(x_at_build.capacity() + edges.vec.capacity()) * 8.0;
-  bytes += static_cast<double>(edges.i.capacity() + edges.j.capacity()) * 8.0;
+  if (graph) bytes += static_cast<double>(graph->memory_bytes());
+  bytes += static_cast<double>(x_angstrom.capacity() + node_pos.capacity()) * 8.0;
+  bytes += static_cast<double>(ids.capacity() + node_species.capacity()) * 8.0;
   return bytes;
 }

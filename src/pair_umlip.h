@@ -8,9 +8,8 @@
 
 #include "pair.h"
 
-#include "umlip/graph.hpp"
+#include "umlip/ghost_graph.hpp"
 #include "umlip/model.hpp"
-#include "umlip/neighbor.hpp"
 
 #include <memory>
 #include <string>
@@ -33,6 +32,19 @@ class PairUMLIP : public Pair {
 
  protected:
   enum Mode { MODE_AUTO, MODE_GRAPH, MODE_REPLICATE };
+  // entries of pvector (compute pair umlip), documented in docs/pair_umlip.rst
+  enum Stat {
+    STAT_MODE,
+    STAT_LOCAL,
+    STAT_FOREIGN,
+    STAT_EDGES,
+    STAT_LARGEST,
+    STAT_CALLS,
+    STAT_PAIR_SECONDS,
+    STAT_MODEL_SECONDS,
+    STAT_BUILDS,
+    NSTATS
+  };
 
   std::unique_ptr<umlip::Model> model;
   std::string model_arg;     // as given to pair_style (file or name)
@@ -47,41 +59,42 @@ class PairUMLIP : public Pair {
   bool prune;                // drop ghosts outside the receptive field
   double cutoff;             // model cutoff [Å]
   int num_layers;
+  double eunit;              // the user's energy unit per eV
+  double lunit;              // the user's length unit per Å
 
   std::vector<int64_t> type_species;    // LAMMPS type (1-based) -> model species index
   std::vector<int> type_z;              // LAMMPS type (1-based) -> atomic number
 
-  // graph mode: neighbour candidates within cutoff + skin, rebuilt when atoms are re-assigned
-  // or move more than half the skin
-  umlip::NeighborList candidates;
-  std::vector<int64_t> node_of;      // atom index -> graph node (self-image ghosts -> owner)
-  std::vector<int64_t> atom_of;      // graph node -> atom index
-  int64_t n_graph_nodes;             // local atoms + foreign ghosts
-  std::vector<double> x_at_build;    // positions when candidates were built
-  std::vector<tagint> tag_at_build;  // atom IDs by index when candidates were built
+  // graph mode: candidates rebuilt when LAMMPS rebuilt its neighbour lists (atoms re-assigned)
+  std::unique_ptr<umlip::GhostGraph> graph;
+  bool rebuild_due;          // rebuild the candidates at the next update_graph()
   int nlocal_at_build, nghost_at_build;
-  double candidate_cut;
 
-  // time since the last finish(): force calls, in compute(), in the model's TorchScript call
-  bigint n_calls;
+  // this run (reset by finish()): force calls, candidate builds, seconds in compute() and in
+  // the model's TorchScript call
+  bigint n_calls, n_builds;
   double t_compute, t_model;
+  // the last compute(): graph nodes, foreign ghost nodes kept, edges on this rank
+  double stat_nodes, stat_foreign, stat_edges;
 
   // per-step scratch
-  umlip::EdgeSet edges;
+  std::vector<double> x_angstrom;
+  std::vector<int64_t> ids;
   std::vector<double> node_pos;
   std::vector<int64_t> node_species;
 
   void allocate();
+  void set_units();
   std::string resolve_model(const std::string &arg);
   void load_model();
-  bool candidates_stale(double **x, int nall) const;
-  void build_candidates(double **x, int nlocal, int nall);
-  std::vector<int64_t> graph_nodes(double **x);
+  const double *positions_angstrom(int nall);
+  void update_graph(const double *xa);
   void choose_mode();
-  void log_graph(int64_t kept_nodes);
+  void log_graph();
   void compute_graph();
   void compute_replicated();
   void log_mode();
+  void publish_stats();
 };
 
 }    // namespace LAMMPS_NS

@@ -1,6 +1,8 @@
-// pybind11 module umlip._engine (imported through umlip.engine): the Python front door to the engine. Thin by design: array
-// conversion, the GIL, and exceptions. Everything else lives in the engine.
+// pybind11 module umlip._engine (imported through umlip.engine): the Python front door to the
+// engine. Thin by design: array conversion, the GIL, and exceptions. Everything else lives in
+// the engine.
 #include "umlip/elements.hpp"
+#include "umlip/ghost_graph.hpp"
 #include "umlip/model.hpp"
 #include "umlip/neighbor.hpp"
 
@@ -73,15 +75,18 @@ PYBIND11_MODULE(_engine, m)
     }
   });
 
-  m.attr("CONTRACT_VERSION") = std::to_string(kContractMajor) + "." + std::to_string(kContractMinor);
+  // the one source of the contract version this engine implements (Python reads it here)
+  m.attr("CONTRACT_VERSION") =
+      std::to_string(kContractMajor) + "." + std::to_string(kContractMinor);
 
   py::class_<Model>(m, "Model", "A loaded umlip model file (see docs/model-contract.md).")
       .def(py::init([](const std::string &path, const std::string &device,
                        std::optional<std::string> dtype, int num_threads, bool verify_hash,
-                       bool require_verified_dtype) {
+                       bool require_verified_dtype, int local_rank) {
              ModelOptions o;
              o.require_verified_dtype = require_verified_dtype;
              o.device = device;
+             o.local_rank = local_rank;
              o.dtype = dtype.value_or("");
              o.num_threads = num_threads;
              o.verify_hash = verify_hash;
@@ -90,7 +95,7 @@ PYBIND11_MODULE(_engine, m)
            }),
            py::arg("path"), py::arg("device") = "cpu", py::arg("dtype") = py::none(),
            py::arg("num_threads") = 0, py::arg("verify_hash") = true,
-           py::arg("require_verified_dtype") = true)
+           py::arg("require_verified_dtype") = true, py::arg("local_rank") = -1)
       .def_property_readonly("path", [](const Model &mo) { return mo.info().path; })
       .def_property_readonly("name", [](const Model &mo) { return mo.info().name; })
       .def_property_readonly("family", [](const Model &mo) { return mo.info().family; })
@@ -188,6 +193,61 @@ PYBIND11_MODULE(_engine, m)
       },
       py::arg("positions"), py::arg("cell"), py::arg("pbc"), py::arg("cutoff"),
       "Full neighbour list (i, j, S) with r_ij = x_j - x_i + S @ cell, as ase's 'ijS'.");
+
+  py::class_<GhostGraph>(m, "GhostGraph",
+                         "The graph of atoms given with explicit ghost atoms (a LAMMPS "
+                         "subdomain): self-image ghosts folded onto owned atoms, foreign ghosts "
+                         "as nodes, candidate pairs within cutoff + skin, receptive-field pruning.")
+      .def(py::init<double, double, int>(), py::arg("cutoff"), py::arg("skin"),
+           py::arg("num_layers"))
+      .def(
+          "rebuild",
+          [](GhostGraph &g, DArray positions, IArray ids, int64_t n_local) {
+            require_shape(positions, {-1, 3}, "positions");
+            const int64_t n = positions.shape(0);
+            require_shape(ids, {n}, "ids");
+            py::gil_scoped_release release;
+            g.rebuild(positions.data(), ids.data(), n_local, n);
+          },
+          py::arg("positions"), py::arg("ids"), py::arg("n_local"),
+          "New atoms: positions (N, 3), atom IDs (N,), the first n_local owned.")
+      .def(
+          "update",
+          [](GhostGraph &g, DArray positions, bool prune) {
+            require_shape(positions, {g.n_all(), 3}, "positions");
+            py::gil_scoped_release release;
+            g.update(positions.data(), prune);
+          },
+          py::arg("positions"), py::arg("prune") = true,
+          "The graph at these positions (same atoms as at rebuild, moved < skin/2).")
+      .def_property_readonly("n_local", &GhostGraph::n_local)
+      .def_property_readonly("n_all", &GhostGraph::n_all)
+      .def_property_readonly("n_foreign", &GhostGraph::n_foreign)
+      .def_property_readonly("n_candidates",
+                             [](const GhostGraph &g) { return g.candidates().size(); })
+      .def_property_readonly("node_atoms",
+                             [](const GhostGraph &g) {
+                               const auto &a = g.node_atoms();
+                               IArray out(std::vector<py::ssize_t>{
+                                   static_cast<py::ssize_t>(a.size())});
+                               std::copy(a.begin(), a.end(), out.mutable_data());
+                               return out;
+                             })
+      .def_property_readonly("edge_index",
+                             [](const GhostGraph &g) {
+                               const EdgeSet &e = g.edges();
+                               const auto E = static_cast<py::ssize_t>(e.size());
+                               IArray out(std::vector<py::ssize_t>{2, E});
+                               std::copy(e.i.begin(), e.i.end(), out.mutable_data());
+                               std::copy(e.j.begin(), e.j.end(), out.mutable_data() + E);
+                               return out;
+                             })
+      .def_property_readonly("edge_vec", [](const GhostGraph &g) {
+        const EdgeSet &e = g.edges();
+        DArray out(std::vector<py::ssize_t>{static_cast<py::ssize_t>(e.size()), 3});
+        std::copy(e.vec.begin(), e.vec.end(), out.mutable_data());
+        return out;
+      });
 
   m.def(
       "content_hash",

@@ -62,7 +62,7 @@ torch::ScalarType parse_dtype(const std::string &s)
   throw std::invalid_argument("unknown dtype '" + s + "': use float32 or float64");
 }
 
-torch::Device parse_device(const std::string &s)
+torch::Device parse_device(const std::string &s, int local_rank)
 {
   if (s == "cpu") return torch::Device(torch::kCPU);
   if (s.rfind("cuda", 0) == 0) {
@@ -70,9 +70,8 @@ torch::Device parse_device(const std::string &s)
       throw std::invalid_argument("device '" + s +
                                   "' requested but no CUDA device is available to this torch "
                                   "build (umlip is tested on CPU only); use device cpu");
-    if (s.rfind("cuda:auto:", 0) == 0) {
+    if (s == "cuda" && local_rank >= 0) {
       // one GPU per node-local rank, round robin (the LAMMPS front door passes its local rank)
-      const int local_rank = std::stoi(s.substr(10));
       const int count = static_cast<int>(torch::cuda::device_count());
       return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(local_rank % count));
     }
@@ -268,7 +267,7 @@ Model::Model(const std::string &path, const ModelOptions &options) : impl_(new I
     throw std::invalid_argument("model file '" + path + "' was not verified to run in " + want +
                                 " (verified: " + have + "); re-export it with --dtype " + want);
   }
-  impl_->device = parse_device(options.device);
+  impl_->device = parse_device(options.device, options.local_rank);
   set_num_threads(options.num_threads);
 
   impl_->module.eval();

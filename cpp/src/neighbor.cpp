@@ -119,10 +119,7 @@ NeighborList neighbor_list(const double *positions, int64_t n, const double *cel
             " is not finite (NaN or inf)");
 
   NeighborList out;
-  const int64_t n_centers = (options.n_centers < 0 || options.center_mask)
-      ? n
-      : std::min(options.n_centers, n);
-  if (n == 0 || n_centers == 0) return out;
+  if (n == 0) return out;
 
   double A[3][3];
   binning_basis(cell, pbc, A);
@@ -240,7 +237,7 @@ NeighborList neighbor_list(const double *positions, int64_t n, const double *cel
 
   const double rc2 = cutoff * cutoff;
   const double dmin2 = options.min_distance * options.min_distance;
-  const size_t guess = static_cast<size_t>(n_centers) * 48;
+  const size_t guess = static_cast<size_t>(n) * 48;
   out.i.reserve(guess);
   out.j.reserve(guess);
   out.shift.reserve(3 * guess);
@@ -256,7 +253,7 @@ NeighborList neighbor_list(const double *positions, int64_t n, const double *cel
       xs[3 * q + m] = xw[3 * a + m];
       ws[3 * q + m] = static_cast<int32_t>(wrap[3 * a + m]);
     }
-    is_center[q] = options.center_mask ? (options.center_mask[a] != 0) : (a < n_centers);
+    is_center[q] = options.center_mask ? (options.center_mask[a] != 0) : 1;
   }
   auto name = [&](int64_t a) { return std::to_string(options.labels ? options.labels[a] : a); };
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 
@@ -33,10 +34,63 @@ def _cmd_export(args) -> int:
 
 
 def _cmd_resolve(args) -> int:
-    from umlip.models import resolve
+    """The model file for a name or file, for programs (the LAMMPS pair style) to read.
 
-    print(resolve(args.model))
+    Protocol: on success the file's path is the only output on stdout, and the exit status is
+    0. Anything else (progress of a first export) goes to stderr. On failure the exit status
+    is 1 and the last line on stderr is one line ``umlip: ...`` saying what to do."""
+    import contextlib
+
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            path = _resolve_for_program(args.model)
+    except Exception as exc:  # noqa: BLE001 - every failure becomes the protocol's one line
+        message = " ".join(_resolve_error(args.model, exc).split())
+        print(f"umlip: {message}", file=sys.stderr, flush=True)
+        return 1
+    print(path, flush=True)
     return 0
+
+
+def _resolve_for_program(model: str) -> str:
+    """resolve(), with a progress line before a first export and the settings that choose
+    the export interpreter and the cache checked first (so that a failure names them)."""
+    from pathlib import Path
+
+    from umlip.families.envs import family_python, importable_here
+    from umlip.models import KNOWN_MODELS, cached_path, resolve
+
+    key = str(model).lower()
+    if not Path(model).is_file() and key in KNOWN_MODELS and not cached_path(key).is_file():
+        family = KNOWN_MODELS[key].family
+        if not importable_here(family):
+            python = family_python(family)
+            if not (Path(python).is_file() and os.access(python, os.X_OK)):
+                raise _InterpreterMissing(family, python)
+        print(f"umlip: exporting {model} ({family}) into the model cache "
+              f"{cached_path(key)} on first use (about a minute)", flush=True)
+    return str(resolve(model))
+
+
+class _InterpreterMissing(RuntimeError):
+    def __init__(self, family: str, python: str):
+        super().__init__(
+            f"cannot export a {family} model: its Python interpreter {python} does not exist "
+            f"or is not executable; set UMLIP_{family.upper()}_PYTHON to an interpreter that "
+            f"has {family} and umlip installed (or run `make envs` in the umlip source tree)")
+
+
+def _resolve_error(model: str, exc: Exception) -> str:
+    """One line for a failed resolve, naming the setting to change where there is one."""
+    from umlip.models import cache_dir
+
+    if isinstance(exc, OSError) and not isinstance(exc, FileNotFoundError) or (
+            isinstance(exc, FileNotFoundError) and exc.filename is not None
+            and str(cache_dir()) in str(exc.filename)):
+        reason = exc.strerror or str(exc)
+        return (f"cannot use the model cache directory {cache_dir()} ({reason}); set "
+                f"UMLIP_CACHE_DIR to a writable directory")
+    return str(exc) or type(exc).__name__
 
 
 def _cmd_info(args) -> int:

@@ -85,3 +85,25 @@ def ase_velocity_to_metal(v):
 def metal_velocity_to_ase(v):
     """Velocity, LAMMPS metal [Å/ps] -> [Å/(ASE time)]."""
     return v / (_ase_fs() * FS_PER_PS)
+
+
+# ---- LAMMPS unit styles -------------------------------------------------------------------
+#: force->boltz [energy unit / K] and force->angstrom [length unit] of the LAMMPS unit styles
+#: pair style umlip supports, as LAMMPS sets them (src/update.cpp; CODATA 2006, 8 digits)
+LAMMPS_BOLTZ = {"metal": 8.617343e-5, "real": 0.0019872067, "si": 1.3806504e-23}
+LAMMPS_ANGSTROM = {"metal": 1.0, "real": 1.0, "si": 1.0e-10}
+
+
+def lammps_unit_factors(style: str):
+    """(energy, length) factors of LAMMPS ``units style``, as pair style umlip derives them.
+
+    energy : the style's energy unit per eV (eV, kcal/mol, J): boltz / boltz of units metal
+    length : the style's length unit per Å (Å, Å, m): force->angstrom
+
+    Forces convert with energy / length, virials with energy, pressures additionally with
+    LAMMPS's own ``nktv2p``. These are LAMMPS's constants; ``ase.units`` (CODATA 2014 by
+    default) differs from them by up to 1.2e-7 relative."""
+    if style not in LAMMPS_BOLTZ:
+        raise ValueError(f"pair style umlip supports units {', '.join(LAMMPS_BOLTZ)}, "
+                         f"not units {style}")
+    return LAMMPS_BOLTZ[style] / LAMMPS_BOLTZ["metal"], LAMMPS_ANGSTROM[style]

@@ -75,11 +75,11 @@ def test_bad_input(tmp_path, mace_model, name, ranks):
 
 
 def test_wrong_units(tmp_path, mace_model):
-    body = (f"units real\natom_style atomic\nregion box block 0 5 0 5 0 5\ncreate_box 1 box\n"
+    body = (f"units lj\natom_style atomic\nregion box block 0 5 0 5 0 5\ncreate_box 1 box\n"
             f"pair_style umlip {mace_model}")
     rc, errors, out = run_lmp(tmp_path, body, header=False)
     assert rc != 0 and errors, out[-2000:]
-    assert "requires 'units metal'" in errors[0]
+    assert "supports units metal, real and si, not units lj" in errors[0]
 
 
 @pytest.mark.parametrize("ranks", [1, 2])

@@ -45,6 +45,8 @@ struct ModelInfo {
 
 struct ModelOptions {
   std::string device = "cpu";    // "cpu", "cuda", "cuda:N"
+  int local_rank = -1;           // >= 0 with device "cuda": GPU local_rank % device count (one
+                                 // GPU per node-local MPI rank, round robin); -1: none
   std::string dtype;             // "" = the file's dtype; else "float32" or "float64"
   int num_threads = 0;           // >0: set torch's intra-op thread count; 0: leave as is
   bool verify_hash = true;       // recompute and check the content hash at load

@@ -22,11 +22,8 @@ struct NeighborList {
 };
 
 struct NeighborOptions {
-  // Only atoms 0 .. n_centers-1 act as centres (i); every atom can be a neighbour (j).
-  // Negative means all atoms.
-  int64_t n_centers = -1;
-  // If set (one flag per atom), only atoms with a non-zero flag act as centres; overrides
-  // n_centers. The LAMMPS front door uses it to skip ghosts that image its own atoms.
+  // If set (one flag per atom), only atoms with a non-zero flag act as centres (i); every
+  // atom can be a neighbour (j). GhostGraph uses it to skip ghosts that image owned atoms.
   const uint8_t *center_mask = nullptr;
   // Two distinct atoms (or an atom and its own image) closer than this [Å] are an input error:
   // the models are undefined there and the user almost certainly made a mistake.

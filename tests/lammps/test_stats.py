@@ -1,0 +1,119 @@
+"""The statistics pair style umlip publishes for ``compute ID all pair umlip`` (its pvector,
+summed over ranks by compute pair), at 1 and 2 MPI ranks, against independent counts:
+local atoms sum to the number of atoms, the edge count of one rank is the periodic neighbour
+list's (umlip.engine.neighbor_list), replicate mode evaluates that graph once per rank, the
+mode entry says which mode ran, force calls count the steps, and the graph's candidate pairs
+are rebuilt exactly when LAMMPS rebuilt its neighbour lists.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from ase.build import bulk
+from ase.io import write
+
+from umlip import engine
+
+BIN = Path(sys.executable).parent
+# pvector layout, 1-based as in c_ID[k] (docs/pair_umlip.rst)
+NAMES = ["mode", "local", "foreign", "edges", "largest", "calls", "pair_s", "model_s", "builds"]
+
+INPUT = """units metal
+boundary p p p
+atom_style atomic
+read_data {data}
+pair_style umlip {model} dtype float64 ghost {ghost}
+pair_coeff * * H C O Cu
+neighbor 0.3 bin
+neigh_modify every 1 delay 0 check yes
+compute st all pair umlip
+thermo_style custom step pe c_st[*]
+thermo_modify format float %.17g
+thermo {steps}
+velocity all create 1500.0 87287 mom yes rot yes dist gaussian
+fix 1 all nve
+timestep 0.002
+run {steps}
+"""
+
+
+def structure():
+    atoms = bulk("Cu", "fcc", a=3.62, cubic=True) * (3, 3, 2)
+    atoms.numbers[[0, 11, 40]] = [8, 1, 6]
+    atoms.rattle(0.05, seed=6)
+    return atoms
+
+
+def run(tmp_path, model, ranks, ghost, steps):
+    atoms = structure()
+    data = tmp_path / "system.data"
+    write(data, atoms, format="lammps-data", specorder=["H", "C", "O", "Cu"], masses=True,
+          units="metal")
+    inp = tmp_path / f"in.{ghost}.{ranks}.{steps}"
+    inp.write_text(INPUT.format(data=data, model=model, ghost=ghost, steps=steps))
+    log = tmp_path / f"log.{ghost}.{ranks}.{steps}"
+    cmd = [str(BIN / "lmp"), "-in", str(inp), "-log", str(log), "-screen", "none"]
+    if ranks > 1:
+        cmd = [str(BIN / "mpirun"), "-np", str(ranks)] + cmd
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600,
+                          env=dict(os.environ, OMP_NUM_THREADS="1"))
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    rows, lines = [], log.read_text().splitlines()
+    for k, line in enumerate(lines):
+        if line.split()[:2] == ["Step", "PotEng"]:
+            for row in lines[k + 1:]:
+                if row.startswith("Loop time"):
+                    break
+                rows.append([float(v) for v in row.split()])
+    builds = int(next(ln for ln in lines if ln.startswith("Neighbor list builds")).split("=")[1])
+    last = dict(zip(NAMES, rows[-1][2:]))
+    return atoms, last, builds, rows
+
+
+@pytest.fixture(scope="module")
+def periodic_edges(mace_model):
+    atoms = structure()
+    i, _, _ = engine.neighbor_list(atoms.positions, atoms.cell.array, atoms.pbc,
+                                   engine.Model(mace_model).cutoff)
+    return len(i)
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("ranks", [1, 2])
+@pytest.mark.parametrize("ghost", ["graph", "replicate"])
+def test_statistics_vector(tmp_path, mace_model, periodic_edges, ranks, ghost):
+    steps = 40
+    atoms, st, builds, rows = run(tmp_path, mace_model, ranks, ghost, steps)
+    n = len(atoms)
+    where = f"{ghost} at {ranks} ranks: {st}"
+    assert len(rows) == 2, rows                       # thermo at step 0 and at the last step
+    assert st["mode"] == (1.0 if ghost == "graph" else 2.0), where
+    assert st["local"] == n, where
+    assert st["calls"] == steps + 1, where            # setup + one per step
+    assert st["pair_s"] >= st["model_s"] > 0.0, where
+    assert builds > 1, f"the run never reneighboured ({builds} builds)"
+    if ghost == "replicate":
+        assert st["foreign"] == 0 and st["largest"] == n and st["builds"] == 0, where
+        # every rank evaluates the whole system; edge count at the last step, so compare the
+        # step-0 row, where positions are those of the data file
+        first = dict(zip(NAMES, rows[0][2:]))
+        assert first["edges"] == ranks * periodic_edges, (first, periodic_edges)
+        return
+    # once at setup (LAMMPS does not count its setup build) and once per LAMMPS rebuild
+    assert st["builds"] == builds + 1, (f"{st['builds']} graph builds, {builds} LAMMPS list "
+                                        f"builds after setup")
+    first = dict(zip(NAMES, rows[0][2:]))
+    if ranks == 1:
+        assert first["foreign"] == 0 and first["largest"] == n, where
+        assert first["edges"] == periodic_edges, (first, periodic_edges)
+    else:
+        nodes = first["local"] + first["foreign"]
+        assert first["foreign"] > 0, first
+        # owned atoms list exactly their periodic neighbours; kept foreign ghosts add theirs
+        assert first["edges"] > periodic_edges, (first, periodic_edges)
+        assert nodes / ranks <= first["largest"] <= nodes, first
