@@ -51,3 +51,17 @@ def analytic_files(tmp_path_factory):
         export_analytic(files[dtype], ("H", "Cu"), cutoff=CUTOFF, num_layers=LAYERS,
                         dtype=dtype, seed=0)
     return files
+
+
+@pytest.fixture(scope="session")
+def analytic_model(tmp_path_factory):
+    """The analytic model over H, C, O and Cu (cutoff 4 Å, 2 layers, float64): the model of
+    the LAMMPS tests that check the pair style itself rather than a family."""
+    from support.analytic_cases import CUTOFF, LAYERS
+
+    from umlip.families.analytic import export_analytic
+
+    path = str(tmp_path_factory.mktemp("analytic_hcocu") / "analytic_hcocu.pt")
+    export_analytic(path, ("H", "C", "O", "Cu"), cutoff=CUTOFF, num_layers=LAYERS,
+                    dtype="float64", seed=0)
+    return path

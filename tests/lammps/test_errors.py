@@ -62,21 +62,21 @@ CASES = {
 
 @pytest.mark.parametrize("ranks", [1, 2])
 @pytest.mark.parametrize("name", list(CASES))
-def test_bad_input(tmp_path, mace_model, name, ranks):
+def test_bad_input(tmp_path, analytic_model, name, ranks):
     import re
 
     (tmp_path / "corrupt.pt").write_bytes(b"\x00not a zip archive" * 200)
     body, pre, pattern = CASES[name]
-    rc, errors, out = run_lmp(tmp_path, body.format(mace=mace_model, tmp=tmp_path), ranks, pre)
+    rc, errors, out = run_lmp(tmp_path, body.format(mace=analytic_model, tmp=tmp_path), ranks, pre)
     assert rc != 0, out[-2000:]
     assert errors, out[-2000:]
     assert re.search(pattern, errors[0]), errors
     assert "Segmentation" not in out and "core dumped" not in out
 
 
-def test_wrong_units(tmp_path, mace_model):
+def test_wrong_units(tmp_path, analytic_model):
     body = (f"units lj\natom_style atomic\nregion box block 0 5 0 5 0 5\ncreate_box 1 box\n"
-            f"pair_style umlip {mace_model}")
+            f"pair_style umlip {analytic_model}")
     rc, errors, out = run_lmp(tmp_path, body, header=False)
     assert rc != 0 and errors, out[-2000:]
     assert "supports units metal, real and si, not units lj" in errors[0]
@@ -94,27 +94,27 @@ def test_plugin_refuses_other_lammps_version(tmp_path, ranks):
         "20250722; refusing to load it" in errors[0], out[-2000:]
 
 
-def test_python_module_raises(tmp_path, mace_model):
+def test_python_module_raises(tmp_path, analytic_model):
     """Through the lammps Python module the same errors are Python exceptions."""
     from umlip.lammps.session import open_lammps
 
     lmp = open_lammps()
     try:
         lmp.commands_string(HEADER.format(pre=""))
-        lmp.command(f"pair_style umlip {mace_model}")
+        lmp.command(f"pair_style umlip {analytic_model}")
         with pytest.raises(Exception, match="element Fe"):
             lmp.command("pair_coeff * * Cu Fe")
     finally:
         lmp.close()
 
 
-def test_contract_1_0_refused_for_multi_rank_graph(tmp_path, mace_model):
+def test_contract_1_0_refused_for_multi_rank_graph(tmp_path, analytic_model):
     """A model file of contract 1.0 (no message-direction rule) must not run the directed
     multi-rank graph silently."""
     from support.model_files import rewrite_metadata
 
     old = tmp_path / "v10.pt"
-    rewrite_metadata(mace_model, old, lambda m: m.update(contract_version="1.0"))
+    rewrite_metadata(analytic_model, old, lambda m: m.update(contract_version="1.0"))
     rc, errors, out = run_lmp(tmp_path, f"pair_style umlip {old} ghost graph\npair_coeff * * Cu H",
                               ranks=2)
     assert rc != 0 and errors and "uses model contract 1.0" in errors[0], out[-2000:]

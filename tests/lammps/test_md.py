@@ -64,7 +64,7 @@ def run_md(tmp_path, model, steps, ranks=1, extra="", rep=2, temp=600.0, dt=0.00
     return np.array(rows)
 
 
-def test_nve_energy_conservation(tmp_path, mace_model):
+def test_nve_energy_conservation(tmp_path, analytic_model):
     """32 Cu atoms, 600 K, dt = 0.5 fs, 2000 steps (1 ps), float64.
 
     Bound: velocity Verlet on a smooth potential has a bounded shadow-energy error of order
@@ -72,7 +72,7 @@ def test_nve_energy_conservation(tmp_path, mace_model):
     not -dE/dx (a missing ghost contribution, an inconsistent neighbour list, a discontinuity
     at the cutoff); such errors drift by >= 1e-3 eV/atom/ps in a 32-atom cell. We require the
     fitted drift |dE/dt| < 1e-4 eV/atom/ps and every excursion |E(t) - E(0)| < 1e-4 eV/atom."""
-    thermo = run_md(tmp_path, mace_model, steps=2000)
+    thermo = run_md(tmp_path, analytic_model, steps=2000)
     t, etot = thermo[:, 1], thermo[:, 4] / 32.0
     drift = np.polyfit(t, etot, 1)[0]
     excursion = np.max(np.abs(etot - etot[0]))
@@ -122,7 +122,7 @@ run 150
 @pytest.mark.mpi
 @pytest.mark.parametrize("extra,ranks", [("ghost graph", 3), ("ghost replicate", 2),
                                          ("", 2)])
-def test_serial_and_mpi_trajectories_agree(tmp_path, mace_model, extra, ranks):
+def test_serial_and_mpi_trajectories_agree(tmp_path, analytic_model, extra, ranks):
     """A hot 55-atom Cu cluster, 150 steps of 1 fs with reneighbouring (skin 0.2 Å) and atoms
     migrating between subdomains: serial and MPI trajectories agree to round-off growth
     (< 1e-8 Å, < 1e-7 eV/Å)."""
@@ -135,7 +135,7 @@ def test_serial_and_mpi_trajectories_agree(tmp_path, mace_model, extra, ranks):
     write(data, cluster, format="lammps-data", masses=True, units="metal")
     for r, x in ((1, ""), (ranks, extra)):
         inp = tmp_path / f"in.cl{r}"
-        inp.write_text(CLUSTER.format(data=data, model=mace_model, extra=x, tmp=tmp_path,
+        inp.write_text(CLUSTER.format(data=data, model=analytic_model, extra=x, tmp=tmp_path,
                                       ranks=r))
         cmd = [str(BIN / "lmp"), "-in", str(inp), "-log", str(tmp_path / f"log.cl{r}"),
                "-screen", "none"]

@@ -87,14 +87,14 @@ def read_dump(path):
 
 @pytest.mark.mpi
 @pytest.mark.parametrize("ranks", [1, 2])
-def test_forces_after_atoms_move_and_change(tmp_path, mace_model, ranks):
+def test_forces_after_atoms_move_and_change(tmp_path, analytic_model, ranks):
     atoms = bulk("Cu", "fcc", a=3.62, cubic=True) * (3, 3, 2)
     atoms.numbers[[0, 11, 40]] = [8, 1, 6]
     atoms.rattle(0.05, seed=9)
     data = tmp_path / "system.data"
     write(data, atoms, format="lammps-data", specorder=SPECORDER, masses=True, units="metal")
     inp = tmp_path / "in.rebuild"
-    inp.write_text(INPUT.format(data=data, model=mace_model, tmp=tmp_path))
+    inp.write_text(INPUT.format(data=data, model=analytic_model, tmp=tmp_path))
     log = tmp_path / "log.rebuild"
     cmd = [str(BIN / "lmp"), "-in", str(inp), "-log", str(log), "-screen", "none"]
     if ranks > 1:
@@ -107,7 +107,7 @@ def test_forces_after_atoms_move_and_change(tmp_path, mace_model, ranks):
     builds = [int(v) for v in re.findall(r"^Neighbor list builds = (\d+)", text, re.M)]
     assert builds[-1] > 0, "NPT never reneighboured"
 
-    calc = UMLIPCalculator(mace_model, dtype="float64")
+    calc = UMLIPCalculator(analytic_model, dtype="float64")
     for k, stage in enumerate(STAGES):
         ref, forces = read_dump(tmp_path / f"{k}.dump")
         ref.calc = calc

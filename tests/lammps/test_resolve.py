@@ -19,9 +19,9 @@ def resolve(name, **env):
                           text=True, timeout=300, env=dict(os.environ, **env))
 
 
-def test_file_path_alone_on_stdout(mace_model):
-    p = resolve(mace_model)
-    assert p.returncode == 0 and p.stdout == mace_model + "\n" and p.stderr == "", p
+def test_file_path_alone_on_stdout(analytic_model):
+    p = resolve(analytic_model)
+    assert p.returncode == 0 and p.stdout == analytic_model + "\n" and p.stderr == "", p
 
 
 @pytest.mark.parametrize("case,setting,message", [

@@ -76,19 +76,19 @@ def run(tmp_path, model, ranks, ghost, steps):
 
 
 @pytest.fixture(scope="module")
-def periodic_edges(mace_model):
+def periodic_edges(analytic_model):
     atoms = structure()
     i, _, _ = engine.neighbor_list(atoms.positions, atoms.cell.array, atoms.pbc,
-                                   engine.Model(mace_model).cutoff)
+                                   engine.Model(analytic_model).cutoff)
     return len(i)
 
 
 @pytest.mark.mpi
 @pytest.mark.parametrize("ranks", [1, 2])
 @pytest.mark.parametrize("ghost", ["graph", "replicate"])
-def test_statistics_vector(tmp_path, mace_model, periodic_edges, ranks, ghost):
+def test_statistics_vector(tmp_path, analytic_model, periodic_edges, ranks, ghost):
     steps = 40
-    atoms, st, builds, rows = run(tmp_path, mace_model, ranks, ghost, steps)
+    atoms, st, builds, rows = run(tmp_path, analytic_model, ranks, ghost, steps)
     n = len(atoms)
     where = f"{ghost} at {ranks} ranks: {st}"
     assert len(rows) == 2, rows                       # thermo at step 0 and at the last step

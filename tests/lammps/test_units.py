@@ -24,7 +24,7 @@ from umlip.units import (LAMMPS_ANGSTROM, LAMMPS_BOLTZ, lammps_unit_factors,
 
 EXACT = 1e-10
 CODATA = 3e-7
-SYMBOLS = ["H", "C", "O", "Cu"]    # the test MACE's elements, in pair_coeff order
+SYMBOLS = ["H", "C", "O", "Cu"]    # the analytic test model's elements, in pair_coeff order
 
 
 def structure():
@@ -98,9 +98,9 @@ def run_lammps(model, atoms, style, ghost):
 
 
 @pytest.fixture(scope="module")
-def ase_reference(mace_model):
+def ase_reference(analytic_model):
     atoms = structure()
-    calc = UMLIPCalculator(mace_model, dtype="float64")
+    calc = UMLIPCalculator(analytic_model, dtype="float64")
     atoms.calc = calc
     res = calc.model.compute(atoms.positions, atoms.numbers, atoms.cell.array, atoms.pbc,
                              atom_virial=True)
@@ -131,9 +131,9 @@ def ase_factors(style):
 
 @pytest.mark.parametrize("ghost", ["graph", "replicate"])
 @pytest.mark.parametrize("style", ["metal", "real", "si"])
-def test_units_against_ase(mace_model, ase_reference, style, ghost):
+def test_units_against_ase(analytic_model, ase_reference, style, ghost):
     ref = ase_reference
-    got = run_lammps(mace_model, structure(), style, ghost)
+    got = run_lammps(analytic_model, structure(), style, ghost)
     e, length = lammps_unit_factors(style)
     # the factors are made of LAMMPS's own constants
     assert (got["boltz"], got["angstrom"]) == (LAMMPS_BOLTZ[style], LAMMPS_ANGSTROM[style])
@@ -161,17 +161,17 @@ def test_units_against_ase(mace_model, ase_reference, style, ghost):
         assert err <= CODATA, f"{what} in units {style} vs ase.units: relative error {err:.2e}"
 
 
-def test_cutoff_in_user_length(mace_model):
+def test_cutoff_in_user_length(analytic_model):
     """The pair cutoff and the ghost shell are in the user's length unit: the same number of
     ghost atoms in Å (metal) and in m (si)."""
     atoms = structure()
-    metal = run_lammps(mace_model, atoms, "metal", "graph")
-    si = run_lammps(mace_model, atoms, "si", "graph")
+    metal = run_lammps(analytic_model, atoms, "metal", "graph")
+    si = run_lammps(analytic_model, atoms, "si", "graph")
     assert metal["nghost"] == si["nghost"] > 0, (metal["nghost"], si["nghost"])
 
 
 @pytest.mark.parametrize("style", ["lj", "cgs", "electron", "micro", "nano"])
-def test_other_units_refused(mace_model, style):
+def test_other_units_refused(analytic_model, style):
     from umlip.lammps.session import open_lammps
 
     lmp = open_lammps()
@@ -180,6 +180,6 @@ def test_other_units_refused(mace_model, style):
                             "region box block 0 5 0 5 0 5\ncreate_box 1 box")
         with pytest.raises(Exception, match=f"Pair style umlip supports units metal, real and "
                                             f"si, not units {style}"):
-            lmp.command(f"pair_style umlip {mace_model}")
+            lmp.command(f"pair_style umlip {analytic_model}")
     finally:
         lmp.close()
