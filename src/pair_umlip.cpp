@@ -109,6 +109,7 @@ PairUMLIP::PairUMLIP(LAMMPS *lmp) : Pair(lmp)
   n_calls = n_builds = 0;
   t_compute = t_model = 0.0;
   stat_nodes = stat_foreign = stat_edges = 0.0;
+  auto_largest = 0.0;
 }
 
 PairUMLIP::~PairUMLIP()
@@ -486,6 +487,7 @@ void PairUMLIP::choose_mode()
   const double mine = static_cast<double>(graph->n_nodes());
   double largest = 0.0;
   MPI_Allreduce(&mine, &largest, 1, MPI_DOUBLE, MPI_MAX, world);
+  auto_largest = largest;
   mode = (largest > static_cast<double>(atom->natoms)) ? MODE_REPLICATE : MODE_GRAPH;
   if (comm->me == 0)
     utils::logmesg(lmp, "umlip: ghost auto: largest graph {} nodes for {} atoms in the system\n",
@@ -558,6 +560,7 @@ void PairUMLIP::publish_stats()
   pvector[STAT_PAIR_SECONDS] = root * most[1];
   pvector[STAT_MODEL_SECONDS] = root * most[2];
   pvector[STAT_BUILDS] = root * static_cast<double>(n_builds);
+  pvector[STAT_AUTO_LARGEST] = root * auto_largest;
 }
 
 /* ----------------------------------------------------------------------

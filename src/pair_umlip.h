@@ -43,6 +43,7 @@ class PairUMLIP : public Pair {
     STAT_PAIR_SECONDS,
     STAT_MODEL_SECONDS,
     STAT_BUILDS,
+    STAT_AUTO_LARGEST,
     NSTATS
   };
 
@@ -76,6 +77,7 @@ class PairUMLIP : public Pair {
   double t_compute, t_model;
   // the last compute(): graph nodes, foreign ghost nodes kept, edges on this rank
   double stat_nodes, stat_foreign, stat_edges;
+  double auto_largest;    // largest graph `ghost auto` compared with the system (0: no choice)
 
   // per-step scratch
   std::vector<double> x_angstrom;

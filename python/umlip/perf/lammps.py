@@ -106,7 +106,7 @@ def serial_part(models, sizes, budget):
 
 def ghost_column(t21: dict, natoms: int) -> str:
     """Foreign ghost nodes per local atom: measured in graph mode; in replicate mode what the
-    largest rank's pruned graph would have held (the log's 'largest graph N nodes')."""
+    largest rank's pruned graph would have held (what `ghost auto` compared, statistic 10)."""
     if t21.get("ghost_nodes_per_local") is not None:
         return f"{t21['ghost_nodes_per_local']:.2f}"
     if t21.get("largest_graph_nodes"):
