@@ -1,9 +1,9 @@
 #include "umlip/model.hpp"
 
+#include "contract.hpp"
+#include "reduce.hpp"
 #include "umlip/elements.hpp"
-#include "umlip/json.hpp"
 #include "umlip/neighbor.hpp"
-#include "umlip/sha256.hpp"
 
 #include <torch/script.h>
 #include <torch/torch.h>
@@ -13,13 +13,9 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
 #include <cmath>
-#include <filesystem>
-#include <fstream>
-#include <map>
+#include <cstdlib>
 #include <sstream>
-#include <unordered_map>
 
 #ifndef UMLIP_VERSION
 #define UMLIP_VERSION "0.0.0"
@@ -41,12 +37,6 @@ struct ExecutorGuard {
   }
   ~ExecutorGuard() { torch::jit::setGraphExecutorOptimize(previous); }
 };
-
-std::string first_line(const std::string &s)
-{
-  auto p = s.find('\n');
-  return p == std::string::npos ? s : s.substr(0, p);
-}
 
 std::string dtype_name(torch::ScalarType t)
 {
@@ -85,75 +75,155 @@ torch::Device parse_device(const std::string &s, int local_rank)
   throw std::invalid_argument("unknown device '" + s + "': use cpu, cuda or cuda:N");
 }
 
-// Canonical text of the metadata fields that change what the engine computes; part of the hash.
-std::string physics_fields(const std::vector<int> &atomic_numbers, double cutoff, int num_layers,
-                           const std::string &dtype, const std::vector<std::string> &dtypes)
+// The dtype to run in: options.dtype, or the file's. Unless options allow it, refuses a dtype
+// the exporter did not verify.
+torch::ScalarType choose_dtype(const ModelOptions &options, const ModelInfo &info)
 {
-  std::ostringstream os;
-  os << "atomic_numbers=";
-  for (size_t k = 0; k < atomic_numbers.size(); ++k) os << (k ? "," : "") << atomic_numbers[k];
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%.17g", cutoff);
-  os << ";cutoff=" << buf << ";num_layers=" << num_layers << ";dtype=" << dtype << ";dtypes=";
-  for (size_t k = 0; k < dtypes.size(); ++k) os << (k ? "," : "") << dtypes[k];
-  return os.str();
+  const torch::ScalarType dtype =
+      parse_dtype(options.dtype.empty() ? info.file_dtype : options.dtype);
+  const std::string want = dtype_name(dtype);
+  if (options.require_verified_dtype &&
+      std::find(info.dtypes.begin(), info.dtypes.end(), want) == info.dtypes.end()) {
+    std::string have;
+    for (const auto &d : info.dtypes) have += (have.empty() ? "" : ", ") + d;
+    throw std::invalid_argument("model file '" + info.path + "' was not verified to run in " +
+                                want + " (verified: " + have + "); re-export it with --dtype " +
+                                want);
+  }
+  return dtype;
 }
 
-std::string hash_module(const torch::jit::Module &module, const std::string &fields)
+// Species index of each atomic number 0..max_atomic_number(), -1 where the model has none.
+std::vector<int64_t> species_table(const ModelInfo &info)
 {
-  std::vector<std::pair<std::string, torch::Tensor>> items;
-  for (const auto &p : module.named_parameters(true)) items.emplace_back("p:" + p.name, p.value);
-  for (const auto &b : module.named_buffers(true)) items.emplace_back("b:" + b.name, b.value);
-  std::sort(items.begin(), items.end(),
-            [](const auto &a, const auto &b) { return a.first < b.first; });
-  Sha256 h;
-  for (const auto &it : items) {
-    torch::Tensor t = it.second.detach().to(torch::kCPU).contiguous();
-    std::ostringstream head;
-    head << it.first << '\n' << c10::toString(t.scalar_type()) << '\n';
-    for (int64_t d = 0; d < t.dim(); ++d) head << (d ? "," : "") << t.size(d);
-    head << '\n';
-    h.update(head.str());
-    h.update(t.data_ptr(), t.numel() * t.element_size());
+  std::vector<int64_t> species_of_z(max_atomic_number() + 1, -1);
+  for (size_t k = 0; k < info.atomic_numbers.size(); ++k) {
+    int z = info.atomic_numbers[k];
+    if (z < 1 || z > max_atomic_number())
+      throw std::invalid_argument("model file '" + info.path + "' lists atomic number " +
+                                  std::to_string(z));
+    species_of_z[z] = static_cast<int64_t>(k);
   }
-  h.update("metadata\n" + fields);
-  return h.hexdigest();
+  return species_of_z;
 }
 
-torch::jit::Module load_torchscript(const std::string &path,
-                                    std::unordered_map<std::string, std::string> &extra)
+// The module in eval mode, converted to dtype and moved to device, then frozen if it can be.
+torch::jit::Module prepare_module(torch::jit::Module module, const std::string &file_dtype,
+                                  torch::ScalarType dtype, const torch::Device &device)
 {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  if (!fs::exists(path, ec))
-    throw FileNotFound("model file '" + path +
-                       "' does not exist (give a model file exported with `umlip export`, or a "
-                       "model name such as 7net-0)");
-  if (fs::is_directory(path, ec))
-    throw std::invalid_argument("model path '" + path + "' is a directory, not a model file");
-  {
-    std::ifstream f(path, std::ios::binary);
-    if (!f) throw std::invalid_argument("model file '" + path + "' cannot be opened for reading");
+  module.eval();
+  if (dtype_name(dtype) != file_dtype) module.to(dtype);
+  module.to(device);
+  // Freezing inlines the weights as constants (after the hash check and dtype conversion);
+  // measured ~5-10% faster for SevenNet-0 and MACE on CPU. UMLIP_JIT_FREEZE=0 turns it off.
+  const char *freeze_env = std::getenv("UMLIP_JIT_FREEZE");
+  if (!(freeze_env && std::string(freeze_env) == "0")) {
+    try {
+      return torch::jit::freeze(module);
+    } catch (const std::exception &) {
+      // a module that cannot be frozen runs unfrozen: same numbers, slightly slower
+    }
   }
+  return module;
+}
+
+// Throws std::invalid_argument for a graph the model cannot be called on: n_local out of range,
+// a species index outside the model's, an edge to a missing node, a non-finite position.
+void check_graph(const GraphInput &g, int64_t n_species)
+{
+  const int64_t n = g.n_nodes;
+  if (g.n_local < 0 || g.n_local > n)
+    throw std::invalid_argument("n_local must be between 0 and the number of nodes");
+  for (int64_t a = 0; a < n; ++a)
+    if (g.species[a] < 0 || g.species[a] >= n_species)
+      throw std::invalid_argument("species index " + std::to_string(g.species[a]) + " of node " +
+                                  std::to_string(a) + " is outside 0.." +
+                                  std::to_string(n_species - 1));
+  for (int64_t e = 0; e < g.n_edges; ++e)
+    if (g.edge_i[e] < 0 || g.edge_i[e] >= n || g.edge_j[e] < 0 || g.edge_j[e] >= n)
+      throw std::invalid_argument("edge " + std::to_string(e) + " refers to a node outside 0.." +
+                                  std::to_string(n - 1));
+  for (int64_t a = 0; a < 3 * n; ++a)
+    if (!std::isfinite(g.positions[a]))
+      throw std::invalid_argument("position of atom " + std::to_string(a / 3) +
+                                  " is not finite (NaN or inf)");
+}
+
+// The forward arguments of the model contract (section 2) for graph g, in the model's dtype,
+// on its device.
+std::vector<torch::jit::IValue> forward_inputs(const GraphInput &g, torch::ScalarType dtype,
+                                               const torch::Device &dev)
+{
+  const int64_t n = g.n_nodes, E = g.n_edges;
+  const auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
+  const auto i64 = torch::TensorOptions().dtype(torch::kInt64);
+  torch::Tensor pos_d = torch::from_blob(const_cast<double *>(g.positions), {n, 3}, f64);
+  torch::Tensor pos_m = pos_d.to(dtype);
+  torch::Tensor species =
+      torch::from_blob(const_cast<int64_t *>(g.species), {n}, i64).clone();
+  torch::Tensor ei, ej, vec_d;
+  if (E > 0) {
+    ei = torch::from_blob(const_cast<int64_t *>(g.edge_i), {E}, i64);
+    ej = torch::from_blob(const_cast<int64_t *>(g.edge_j), {E}, i64);
+    vec_d = torch::from_blob(const_cast<double *>(g.edge_vec), {E, 3}, f64);
+  } else {
+    ei = torch::empty({0}, i64);
+    ej = torch::empty({0}, i64);
+    vec_d = torch::empty({0, 3}, f64);
+  }
+  // The model computes r_ij = pos[j] - pos[i] + shift in its own dtype. Choose the shift so that
+  // this reproduces the exact (float64) edge vector even when pos is rounded to float32.
+  torch::Tensor pos_r = pos_m.to(torch::kFloat64);
+  torch::Tensor shift =
+      (vec_d - (pos_r.index_select(0, ej) - pos_r.index_select(0, ei))).to(dtype);
+  torch::Tensor edge_index = torch::stack({ei, ej});
+  torch::Tensor cell = g.cell ? torch::from_blob(const_cast<double *>(g.cell), {3, 3}, f64)
+                                    .to(dtype)
+                              : torch::zeros({3, 3}, torch::TensorOptions().dtype(dtype));
+  return {pos_m.to(dev), species.to(dev), edge_index.to(dev), shift.to(dev),
+          torch::jit::IValue(g.n_local), cell.to(dev)};
+}
+
+// What the model returned, as contiguous float64 tensors on the CPU.
+struct ModelOutputs {
+  torch::Tensor energies;     // [n_nodes]
+  torch::Tensor edge_grad;    // [n_edges, 3]
+  double seconds = 0.0;       // wall time of the forward call
+};
+
+// Calls the model's forward and checks the shapes of its outputs against the graph's n_nodes
+// nodes and n_edges edges; throws std::runtime_error if it fails or they do not match.
+ModelOutputs call_model(torch::jit::Module &module, std::vector<torch::jit::IValue> inputs,
+                        int64_t n_nodes, int64_t n_edges)
+{
+  ModelOutputs out;
   try {
-    return torch::jit::load(path, torch::kCPU, extra);
+    // TorchScript's profiling executor re-optimises for new input shapes, and in MD the number
+    // of edges changes every step: its first calls cost 3-5x the steady state and steady state
+    // was not faster (measured on SevenNet-0 and MACE). Run our graphs unoptimised; the guard
+    // restores the process-wide setting for other TorchScript users in the process.
+    // UMLIP_JIT_OPTIMIZE=1 keeps torch's default.
+    ExecutorGuard guard;
+    const auto t0 = std::chrono::steady_clock::now();
+    auto result = module.forward(std::move(inputs)).toGenericDict();
+    out.energies =
+        result.at("energies").toTensor().detach().to(torch::kCPU, torch::kFloat64).contiguous();
+    out.edge_grad =
+        result.at("edge_grad").toTensor().detach().to(torch::kCPU, torch::kFloat64).contiguous();
+    out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   } catch (const std::exception &e) {
-    throw std::invalid_argument("model file '" + path +
-                                "' is not a readable TorchScript archive (corrupt, truncated, or "
-                                "not a model file): " + first_line(e.what()));
+    throw std::runtime_error("model evaluation failed: " + first_line(e.what()));
   }
+  if (out.energies.numel() != n_nodes || out.edge_grad.numel() != 3 * n_edges)
+    throw std::runtime_error("model returned outputs of the wrong shape (energies " +
+                             std::to_string(out.energies.numel()) + " for " +
+                             std::to_string(n_nodes) + " nodes, edge_grad " +
+                             std::to_string(out.edge_grad.numel()) + " for " +
+                             std::to_string(n_edges) + " edges)");
+  return out;
 }
 
 }    // namespace
-
-std::string content_hash(const std::string &path, const std::vector<int> &atomic_numbers,
-                         double cutoff, int num_layers, const std::string &dtype,
-                         const std::vector<std::string> &dtypes)
-{
-  std::unordered_map<std::string, std::string> extra;
-  auto module = load_torchscript(path, extra);
-  return hash_module(module, physics_fields(atomic_numbers, cutoff, num_layers, dtype, dtypes));
-}
 
 void set_num_threads(int n)
 {
@@ -185,104 +255,14 @@ Model::~Model() = default;
 
 Model::Model(const std::string &path, const ModelOptions &options) : impl_(new Impl)
 {
-  std::unordered_map<std::string, std::string> extra{{"umlip.json", ""}};
-  impl_->module = load_torchscript(path, extra);
-  const std::string &meta_text = extra["umlip.json"];
-  if (meta_text.empty())
-    throw std::invalid_argument(
-        "'" + path +
-        "' is a TorchScript file but not a umlip model (it has no umlip.json metadata); export "
-        "the model with `umlip export <family> <source> -o <file>`");
-
-  ModelInfo &info = impl_->info;
-  info.path = path;
-  info.metadata_json = meta_text;
-  Json meta;
-  try {
-    meta = Json::parse(meta_text);
-    if (!meta.has("contract") || meta.at("contract").as_string() != "umlip-model")
-      throw std::invalid_argument("metadata field 'contract' is not 'umlip-model'");
-    info.contract_version = meta.at("contract_version").as_string();
-    const auto dot = info.contract_version.find('.');
-    int major = std::stoi(info.contract_version.substr(0, dot));
-    info.contract_minor =
-        dot == std::string::npos ? 0 : std::stoi(info.contract_version.substr(dot + 1));
-    if (major != kContractMajor)
-      throw std::invalid_argument(
-          "model contract version " + info.contract_version + " is not supported by this umlip "
-          "(which reads " + std::to_string(kContractMajor) + ".x); re-export the model with this "
-          "umlip or install a matching umlip");
-    info.family = meta.at("family").as_string();
-    info.family_version = meta.at("family_version").as_string();
-    info.name = meta.at("name").as_string();
-    for (const auto &z : meta.at("atomic_numbers").as_array())
-      info.atomic_numbers.push_back(static_cast<int>(z.as_number()));
-    info.cutoff = meta.at("cutoff").as_number();
-    info.num_layers = static_cast<int>(meta.at("num_layers").as_number());
-    info.file_dtype = meta.at("dtype").as_string();
-    for (const auto &d : meta.at("dtypes").as_array()) info.dtypes.push_back(d.as_string());
-    info.energy_unit = meta.at("energy_unit").as_string();
-    info.length_unit = meta.at("length_unit").as_string();
-    info.content_hash = meta.at("content_hash").as_string();
-  } catch (const std::invalid_argument &e) {
-    throw std::invalid_argument("model file '" + path + "' has invalid umlip metadata: " +
-                                e.what());
-  }
-  if (info.energy_unit != "eV" || info.length_unit != "angstrom")
-    throw std::invalid_argument("model file '" + path + "' uses units " + info.energy_unit + "/" +
-                                info.length_unit + "; this engine expects eV/angstrom");
-  if (!(info.cutoff > 0.0) || info.num_layers < 1 || info.atomic_numbers.empty())
-    throw std::invalid_argument("model file '" + path +
-                                "' has inconsistent metadata (cutoff, num_layers or elements)");
-
-  if (options.verify_hash) {
-    std::string got =
-        "sha256:" + hash_module(impl_->module, physics_fields(info.atomic_numbers, info.cutoff,
-                                                              info.num_layers, info.file_dtype,
-                                                              info.dtypes));
-    if (got != info.content_hash)
-      throw std::invalid_argument("model file '" + path +
-                                  "' failed its content-hash check (metadata says " +
-                                  info.content_hash + ", weights hash to " + got +
-                                  "): the weights or metadata were modified after export, or the "
-                                  "file is damaged");
-  }
-
-  impl_->species_of_z.assign(max_atomic_number() + 1, -1);
-  for (size_t k = 0; k < info.atomic_numbers.size(); ++k) {
-    int z = info.atomic_numbers[k];
-    if (z < 1 || z > max_atomic_number())
-      throw std::invalid_argument("model file '" + path + "' lists atomic number " +
-                                  std::to_string(z));
-    impl_->species_of_z[z] = static_cast<int64_t>(k);
-  }
-
-  std::string want = options.dtype.empty() ? info.file_dtype : options.dtype;
-  impl_->dtype = parse_dtype(want);
-  want = dtype_name(impl_->dtype);
-  if (options.require_verified_dtype &&
-      std::find(info.dtypes.begin(), info.dtypes.end(), want) == info.dtypes.end()) {
-    std::string have;
-    for (const auto &d : info.dtypes) have += (have.empty() ? "" : ", ") + d;
-    throw std::invalid_argument("model file '" + path + "' was not verified to run in " + want +
-                                " (verified: " + have + "); re-export it with --dtype " + want);
-  }
+  ModelFile file = read_model_file(path);
+  impl_->info = parse_metadata(path, file.metadata_json);
+  if (options.verify_hash) check_content_hash(file.module, impl_->info);
+  impl_->species_of_z = species_table(impl_->info);
+  impl_->dtype = choose_dtype(options, impl_->info);
   impl_->device = parse_device(options.device, options.local_rank);
   set_num_threads(options.num_threads);
-
-  impl_->module.eval();
-  if (dtype_name(impl_->dtype) != info.file_dtype) impl_->module.to(impl_->dtype);
-  impl_->module.to(impl_->device);
-  // Freezing inlines the weights as constants (after the hash check and dtype conversion);
-  // measured ~5-10% faster for SevenNet-0 and MACE on CPU. UMLIP_JIT_FREEZE=0 turns it off.
-  const char *freeze_env = std::getenv("UMLIP_JIT_FREEZE");
-  if (!(freeze_env && std::string(freeze_env) == "0")) {
-    try {
-      impl_->module = torch::jit::freeze(impl_->module);
-    } catch (const std::exception &) {
-      // a module that cannot be frozen runs unfrozen: same numbers, slightly slower
-    }
-  }
+  impl_->module = prepare_module(file.module, impl_->info.file_dtype, impl_->dtype, impl_->device);
 }
 
 const ModelInfo &Model::info() const { return impl_->info; }
@@ -311,123 +291,19 @@ std::vector<int64_t> Model::species_of(const int *numbers, int64_t n) const
 
 Evaluation Model::evaluate(const GraphInput &g, bool atom_virial)
 {
-  const int64_t n = g.n_nodes, E = g.n_edges;
-  if (g.n_local < 0 || g.n_local > n)
-    throw std::invalid_argument("n_local must be between 0 and the number of nodes");
-  const int64_t nspecies = static_cast<int64_t>(impl_->info.atomic_numbers.size());
-  for (int64_t a = 0; a < n; ++a)
-    if (g.species[a] < 0 || g.species[a] >= nspecies)
-      throw std::invalid_argument("species index " + std::to_string(g.species[a]) + " of node " +
-                                  std::to_string(a) + " is outside 0.." +
-                                  std::to_string(nspecies - 1));
-  for (int64_t e = 0; e < E; ++e)
-    if (g.edge_i[e] < 0 || g.edge_i[e] >= n || g.edge_j[e] < 0 || g.edge_j[e] >= n)
-      throw std::invalid_argument("edge " + std::to_string(e) + " refers to a node outside 0.." +
-                                  std::to_string(n - 1));
-  for (int64_t a = 0; a < 3 * n; ++a)
-    if (!std::isfinite(g.positions[a]))
-      throw std::invalid_argument("position of atom " + std::to_string(a / 3) +
-                                  " is not finite (NaN or inf)");
-
+  check_graph(g, static_cast<int64_t>(impl_->info.atomic_numbers.size()));
   Evaluation out;
-  out.n_edges = E;
-  out.atom_energies.assign(g.n_local, 0.0);
-  out.forces.assign(3 * n, 0.0);
-  if (atom_virial) out.atom_virial.assign(9 * n, 0.0);
-  if (n == 0) return out;
+  out.n_edges = g.n_edges;
+  out.forces.assign(3 * g.n_nodes, 0.0);
+  if (atom_virial) out.atom_virial.assign(9 * g.n_nodes, 0.0);
+  if (g.n_nodes == 0) return out;
 
-  const auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
-  const auto i64 = torch::TensorOptions().dtype(torch::kInt64);
-  torch::Tensor pos_d = torch::from_blob(const_cast<double *>(g.positions), {n, 3}, f64);
-  torch::Tensor pos_m = pos_d.to(impl_->dtype);
-  torch::Tensor species =
-      torch::from_blob(const_cast<int64_t *>(g.species), {n}, i64).clone();
-  torch::Tensor ei, ej, vec_d;
-  if (E > 0) {
-    ei = torch::from_blob(const_cast<int64_t *>(g.edge_i), {E}, i64);
-    ej = torch::from_blob(const_cast<int64_t *>(g.edge_j), {E}, i64);
-    vec_d = torch::from_blob(const_cast<double *>(g.edge_vec), {E, 3}, f64);
-  } else {
-    ei = torch::empty({0}, i64);
-    ej = torch::empty({0}, i64);
-    vec_d = torch::empty({0, 3}, f64);
-  }
-  // The model computes r_ij = pos[j] - pos[i] + shift in its own dtype. Choose the shift so that
-  // this reproduces the exact (float64) edge vector even when pos is rounded to float32.
-  torch::Tensor pos_r = pos_m.to(torch::kFloat64);
-  torch::Tensor shift =
-      (vec_d - (pos_r.index_select(0, ej) - pos_r.index_select(0, ei))).to(impl_->dtype);
-  torch::Tensor edge_index = torch::stack({ei, ej});
-  torch::Tensor cell = g.cell ? torch::from_blob(const_cast<double *>(g.cell), {3, 3}, f64)
-                                    .to(impl_->dtype)
-                              : torch::zeros({3, 3}, torch::TensorOptions().dtype(impl_->dtype));
-
-  const torch::Device dev = impl_->device;
-  std::vector<torch::jit::IValue> inputs{pos_m.to(dev), species.to(dev), edge_index.to(dev),
-                                         shift.to(dev), torch::jit::IValue(g.n_local),
-                                         cell.to(dev)};
-  torch::Tensor energies, grad;
-  try {
-    // TorchScript's profiling executor re-optimises for new input shapes, and in MD the number
-    // of edges changes every step: its first calls cost 3-5x the steady state and steady state
-    // was not faster (measured on SevenNet-0 and MACE). Run our graphs unoptimised; the guard
-    // restores the process-wide setting for other TorchScript users in the process.
-    // UMLIP_JIT_OPTIMIZE=1 keeps torch's default.
-    ExecutorGuard guard;
-    const auto t0 = std::chrono::steady_clock::now();
-    auto result = impl_->module.forward(inputs).toGenericDict();
-    energies = result.at("energies").toTensor().detach().to(torch::kCPU, torch::kFloat64).contiguous();
-    grad = result.at("edge_grad").toTensor().detach().to(torch::kCPU, torch::kFloat64).contiguous();
-    out.model_seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  } catch (const std::exception &e) {
-    throw std::runtime_error("model evaluation failed: " + first_line(e.what()));
-  }
-  if (energies.numel() != n || grad.numel() != 3 * E)
-    throw std::runtime_error("model returned outputs of the wrong shape (energies " +
-                             std::to_string(energies.numel()) + " for " + std::to_string(n) +
-                             " nodes, edge_grad " + std::to_string(grad.numel()) + " for " +
-                             std::to_string(E) + " edges)");
-
-  const double *pe = energies.data_ptr<double>();
-  const double *pg = grad.data_ptr<double>();
-  double etot = 0.0;
-  for (int64_t a = 0; a < g.n_local; ++a) {
-    out.atom_energies[a] = pe[a];
-    etot += pe[a];
-  }
-  if (!std::isfinite(etot))
-    throw std::runtime_error("the model returned a non-finite energy (NaN or inf); atoms may be "
-                             "unphysically close or the model file is broken");
-  out.energy = etot;
-
-  double W[9] = {0};
-  double *F = out.forces.data();
-  for (int64_t e = 0; e < E; ++e) {
-    const double *ge = pg + 3 * e;
-    const double *re = g.edge_vec + 3 * e;
-    if (!std::isfinite(ge[0]) || !std::isfinite(ge[1]) || !std::isfinite(ge[2]))
-      throw std::runtime_error("the model returned non-finite forces (NaN or inf) on the edge "
-                               "between atoms " + std::to_string(g.edge_i[e]) + " and " +
-                               std::to_string(g.edge_j[e]));
-    const int64_t i = g.edge_i[e], j = g.edge_j[e];
-    for (int m = 0; m < 3; ++m) {
-      F[3 * i + m] += ge[m];
-      F[3 * j + m] -= ge[m];
-    }
-    double w[9];
-    for (int a = 0; a < 3; ++a)
-      for (int b = 0; b < 3; ++b) w[3 * a + b] = -0.5 * (re[a] * ge[b] + re[b] * ge[a]);
-    for (int k = 0; k < 9; ++k) W[k] += w[k];
-    if (atom_virial) {
-      double *vi = &out.atom_virial[9 * i], *vj = &out.atom_virial[9 * j];
-      for (int k = 0; k < 9; ++k) {
-        vi[k] += 0.5 * w[k];
-        vj[k] += 0.5 * w[k];
-      }
-    }
-  }
-  for (int k = 0; k < 9; ++k) out.virial[k] = W[k];
+  const ModelOutputs model_out = call_model(
+      impl_->module, forward_inputs(g, impl_->dtype, impl_->device), g.n_nodes, g.n_edges);
+  out.model_seconds = model_out.seconds;
+  sum_local_energies(model_out.energies.data_ptr<double>(), g.n_local, out);
+  reduce_edge_gradients(g, model_out.edge_grad.data_ptr<double>(), out.forces.data(), out.virial,
+                        atom_virial ? out.atom_virial.data() : nullptr);
   return out;
 }
 
