@@ -3,10 +3,9 @@ sevenn wheel, a small mace-torch MACE) and
 reference numbers from the families' own calculators, computed in their own environments."""
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
-from support.family import family_reference, run_family  # noqa: F401
+from support.family import run_family
 
 
 @pytest.fixture(scope="session")

@@ -24,7 +24,6 @@ from typing import Any, Callable, Dict, List, Optional
 
 import numpy as np
 
-from umlip.io import file_sha256  # noqa: F401 - the families import it from here
 
 CONTRACT = "umlip-model"
 INPUTS = ["positions", "species", "edge_index", "edge_shift", "n_local", "cell"]

@@ -15,7 +15,7 @@ try:
     _sys.setdlopenflags(_os.RTLD_NOW | _os.RTLD_LOCAL | getattr(_os, "RTLD_DEEPBIND", 0))
     from umlip._engine import *  # noqa: F401,F403
     from umlip._engine import (  # noqa: F401
-        CONTRACT_VERSION, Model, atomic_number, build_info, content_hash, element_symbol,
-        get_num_threads, neighbor_list, set_num_threads)
+        CONTRACT_VERSION, GhostGraph, Model, atomic_number, build_info, content_hash,
+        element_symbol, get_num_threads, neighbor_list, set_num_threads)
 finally:
     _sys.setdlopenflags(_flags)

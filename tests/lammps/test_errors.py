@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.lmp_input import BIN, lmp_command
 
 import umlip.lammps
 
-BIN = Path(sys.executable).parent
 MPIRUN = str(BIN / "mpirun")
 HEADER = """units metal
 boundary p p p
@@ -27,10 +27,8 @@ mass * 63.546
 def run_lmp(tmp_path, body, ranks=1, pre="", header=True):
     inp = tmp_path / "in.test"
     inp.write_text((HEADER.format(pre=pre) if header else "") + body + "\nrun 0\n")
-    cmd = [str(BIN / "lmp"), "-in", str(inp), "-log", "none"]
-    if ranks > 1:
-        cmd = [MPIRUN, "-np", str(ranks)] + cmd
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    proc = subprocess.run(lmp_command(inp, ranks), capture_output=True, text=True, timeout=300,
+                          cwd=tmp_path)
     out = proc.stdout + proc.stderr
     errors = [ln for ln in out.splitlines() if ln.startswith("ERROR")]
     return proc.returncode, errors, out

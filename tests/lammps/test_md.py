@@ -3,15 +3,11 @@ trajectories (which exercises neighbour-candidate reuse, reneighbouring and ghos
 over many steps, not just a single evaluation)."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from support.lmp_input import neighbor_list_builds, run_input
 
-BIN = Path(sys.executable).parent
 
 MD = """units metal
 boundary p p p
@@ -38,20 +34,12 @@ run {steps}
 
 
 def run_md(tmp_path, model, steps, ranks=1, extra="", rep=2, temp=600.0, dt=0.0005, every=10):
-    inp = tmp_path / f"in.md{ranks}"
-    inp.write_text(MD.format(model=model, extra=extra, rep=rep, temp=temp, dt=dt, every=every,
-                             steps=steps, tmp=tmp_path, ranks=ranks))
-    log = tmp_path / f"log.{ranks}"
-    cmd = [str(BIN / "lmp"), "-in", str(inp), "-log", str(log), "-screen", "none"]
-    if ranks > 1:
-        cmd = [str(BIN / "mpirun"), "-np", str(ranks)] + cmd
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1500,
-                          env=dict(os.environ, OMP_NUM_THREADS="1"))
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    builds = [ln for ln in log.read_text().splitlines() if ln.startswith("Neighbor list builds")]
-    assert builds and int(builds[-1].split("=")[1]) > 0, "the run never reneighboured"
+    log = run_input(tmp_path, f"md{ranks}",
+                    MD.format(model=model, extra=extra, rep=rep, temp=temp, dt=dt, every=every,
+                              steps=steps, tmp=tmp_path, ranks=ranks), ranks)
+    assert neighbor_list_builds(log) > 0, "the run never reneighboured"
     rows, reading = [], False
-    for line in log.read_text().splitlines():
+    for line in log.splitlines():
         if line.split()[:2] == ["Step", "Time"]:
             reading = True
             continue
@@ -134,19 +122,9 @@ def test_serial_and_mpi_trajectories_agree(tmp_path, analytic_model, extra, rank
     data = tmp_path / "cluster.data"
     write(data, cluster, format="lammps-data", masses=True, units="metal")
     for r, x in ((1, ""), (ranks, extra)):
-        inp = tmp_path / f"in.cl{r}"
-        inp.write_text(CLUSTER.format(data=data, model=analytic_model, extra=x, tmp=tmp_path,
-                                      ranks=r))
-        cmd = [str(BIN / "lmp"), "-in", str(inp), "-log", str(tmp_path / f"log.cl{r}"),
-               "-screen", "none"]
-        if r > 1:
-            cmd = [str(BIN / "mpirun"), "-np", str(r)] + cmd
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900,
-                              env=dict(os.environ, OMP_NUM_THREADS="1"))
-        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    log = (tmp_path / f"log.cl{ranks}").read_text()
-    builds = [ln for ln in log.splitlines() if ln.startswith("Neighbor list builds")]
-    assert int(builds[-1].split("=")[1]) > 0, "the run never reneighboured"
+        log = run_input(tmp_path, f"cl{r}", CLUSTER.format(data=data, model=analytic_model,
+                                                           extra=x, tmp=tmp_path, ranks=r), r)
+    assert neighbor_list_builds(log) > 0, "the run never reneighboured"
     serial, parallel = _dump(tmp_path / "traj.1.dump"), _dump(tmp_path / f"traj.{ranks}.dump")
     assert len(serial) == len(parallel) == 4
     for a, b in zip(serial, parallel):

@@ -8,10 +8,7 @@ Tolerances as for the LAMMPS vs ASE parity: energy 1e-8 eV/atom, forces 1e-7 eV/
 """
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,10 +16,10 @@ import pytest
 from ase import Atoms
 from ase.build import bulk
 from ase.io import write
+from support.lmp_input import neighbor_list_builds, run_input
 
 from umlip import UMLIPCalculator
 
-BIN = Path(sys.executable).parent
 SPECORDER = ["H", "C", "O", "Cu"]
 
 INPUT = """units metal
@@ -93,19 +90,10 @@ def test_forces_after_atoms_move_and_change(tmp_path, analytic_model, ranks):
     atoms.rattle(0.05, seed=9)
     data = tmp_path / "system.data"
     write(data, atoms, format="lammps-data", specorder=SPECORDER, masses=True, units="metal")
-    inp = tmp_path / "in.rebuild"
-    inp.write_text(INPUT.format(data=data, model=analytic_model, tmp=tmp_path))
-    log = tmp_path / "log.rebuild"
-    cmd = [str(BIN / "lmp"), "-in", str(inp), "-log", str(log), "-screen", "none"]
-    if ranks > 1:
-        cmd = [str(BIN / "mpirun"), "-np", str(ranks)] + cmd
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900,
-                          env=dict(os.environ, OMP_NUM_THREADS="1"))
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    text = log.read_text()
+    text = run_input(tmp_path, "rebuild", INPUT.format(data=data, model=analytic_model,
+                                                       tmp=tmp_path), ranks)
     energies = {int(k): float(v) for k, v in re.findall(r"^PE (\d) (\S+)$", text, re.M)}
-    builds = [int(v) for v in re.findall(r"^Neighbor list builds = (\d+)", text, re.M)]
-    assert builds[-1] > 0, "NPT never reneighboured"
+    assert neighbor_list_builds(text) > 0, "NPT never reneighboured"
 
     calc = UMLIPCalculator(analytic_model, dtype="float64")
     for k, stage in enumerate(STAGES):

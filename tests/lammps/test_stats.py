@@ -7,19 +7,14 @@ are rebuilt exactly when LAMMPS rebuilt its neighbour lists.
 """
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
 
-import numpy as np
 import pytest
 from ase.build import bulk
 from ase.io import write
+from support.lmp_input import neighbor_list_builds, run_input
 
 from umlip import engine
 
-BIN = Path(sys.executable).parent
 # pvector layout, 1-based as in c_ID[k] (docs/pair_umlip.rst)
 NAMES = ["mode", "local", "foreign", "edges", "largest", "calls", "pair_s", "model_s", "builds"]
 
@@ -54,23 +49,16 @@ def run(tmp_path, model, ranks, ghost, steps):
     data = tmp_path / "system.data"
     write(data, atoms, format="lammps-data", specorder=["H", "C", "O", "Cu"], masses=True,
           units="metal")
-    inp = tmp_path / f"in.{ghost}.{ranks}.{steps}"
-    inp.write_text(INPUT.format(data=data, model=model, ghost=ghost, steps=steps))
-    log = tmp_path / f"log.{ghost}.{ranks}.{steps}"
-    cmd = [str(BIN / "lmp"), "-in", str(inp), "-log", str(log), "-screen", "none"]
-    if ranks > 1:
-        cmd = [str(BIN / "mpirun"), "-np", str(ranks)] + cmd
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600,
-                          env=dict(os.environ, OMP_NUM_THREADS="1"))
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    rows, lines = [], log.read_text().splitlines()
+    text = run_input(tmp_path, f"{ghost}.{ranks}.{steps}",
+                     INPUT.format(data=data, model=model, ghost=ghost, steps=steps), ranks)
+    rows, lines = [], text.splitlines()
     for k, line in enumerate(lines):
         if line.split()[:2] == ["Step", "PotEng"]:
             for row in lines[k + 1:]:
                 if row.startswith("Loop time"):
                     break
                 rows.append([float(v) for v in row.split()])
-    builds = int(next(ln for ln in lines if ln.startswith("Neighbor list builds")).split("=")[1])
+    builds = neighbor_list_builds(text)
     last = dict(zip(NAMES, rows[-1][2:]))
     return atoms, last, builds, rows
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from typing import Dict, Optional
 
 from umlip.families.envs import FAMILY_PACKAGES, family_python, importable_here

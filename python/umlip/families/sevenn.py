@@ -16,8 +16,9 @@ from typing import Dict, Optional
 import torch
 from e3nn.util.jit import compile_mode
 
-from umlip.contract import ExportError, base_metadata, file_sha256, save, self_check
+from umlip.contract import ExportError, base_metadata, save, self_check
 from umlip.families.contract_forward import contract_outputs, edge_vectors
+from umlip.io import file_sha256
 
 #: pretrained names whose weights ship inside the sevenn wheel (no download, ever)
 SHIPPED = {

@@ -15,7 +15,6 @@ import json
 import subprocess
 import time
 
-import numpy as np
 
 from umlip.perf._ase_worker import MARK
 from umlip.perf._common import bulk_cu, fmt_table, median_ms

@@ -98,7 +98,6 @@ class AdatomTask(Task):
             recs[site] = relax_pair(c, calc, f"adatom_{site}", start, d, s.fmax, s.relax_steps)
             prog.update(info=site)
         (fr, fsp), (hr, hsp) = recs["fcc"], recs["hcp"]
-        dfcc, dhcp = dget("adatom.fcc"), dget("adatom.hcp")
         e_bulk = b["energy_per_atom_at_a0_ref"]
         res.energies["hcp_minus_fcc"] = {
             "relaxed": hr["energy"] - fr["energy"],
