@@ -161,7 +161,7 @@ def add_validate_parser(sub) -> None:
     b = sub.add_parser("validate", help="reactive-events validation suite vs DFT")
     bs = b.add_subparsers(dest="validate_command", required=True)
 
-    r = bs.add_parser("run", help="run benchmark tasks for one model into a results dir",
+    r = bs.add_parser("run", help="run validation tasks for one model into a results dir",
                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     g = r.add_mutually_exclusive_group(required=True)
     g.add_argument("--model", help="model file or known name (7net-0, 7net-l3i5, ...)")
