@@ -87,6 +87,12 @@ def metal_velocity_to_ase(v):
     return v / (_ase_fs() * FS_PER_PS)
 
 
+def lammps_pressure_volume_to_energy(value, nktv2p: float):
+    """LAMMPS pressure x volume (e.g. ``compute stress/atom``, or ``compute pressure`` times
+    ``vol``) -> energy, with the unit style's own ``nktv2p`` (metal: bar Å^3 -> eV)."""
+    return np.asarray(value, dtype=float) / nktv2p
+
+
 # ---- LAMMPS unit styles -------------------------------------------------------------------
 #: force->boltz [energy unit / K] and force->angstrom [length unit] of the LAMMPS unit styles
 #: pair style umlip supports, as LAMMPS sets them (src/update.cpp; CODATA 2006, 8 digits)

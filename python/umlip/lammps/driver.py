@@ -91,6 +91,8 @@ def setup_case(lmp, case, model, dtype, pair_extra="", elements=None):
 
 def gather(lmp):
     """Everything the tests compare, sorted by atom ID (collective: call on every rank)."""
+    from umlip.units import lammps_pressure_volume_to_energy
+
     n = lmp.get_natoms()
     ids = np.array(lmp.gather_atoms_concat("id", 0, 1), dtype=int)
     x = np.array(lmp.gather_atoms_concat("x", 1, 3)).reshape(n, 3)
@@ -109,9 +111,9 @@ def gather(lmp):
         "forces": f[order],
         "energies": pe[order],
         # compute stress/atom gives -(per-atom virial) in pressure*volume units
-        "atom_virial": -sa[order] / nktv2p,
+        "atom_virial": -lammps_pressure_volume_to_energy(sa[order], nktv2p),
         "energy": lmp.get_thermo("pe"),
-        "virial": press * vol / nktv2p,
+        "virial": lammps_pressure_volume_to_energy(press * vol, nktv2p),
         "volume": vol,
     }
 
