@@ -98,6 +98,8 @@ def lammps_pressure_volume_to_energy(value, nktv2p: float):
 #: pair style umlip supports, as LAMMPS sets them (src/update.cpp; CODATA 2006, 8 digits)
 LAMMPS_BOLTZ = {"metal": 8.617343e-5, "real": 0.0019872067, "si": 1.3806504e-23}
 LAMMPS_ANGSTROM = {"metal": 1.0, "real": 1.0, "si": 1.0e-10}
+#: 1 amu in the mass unit of those styles (g/mol, g/mol, kg)
+LAMMPS_AMU = {"metal": 1.0, "real": 1.0, "si": 1.66053906660e-27}
 
 
 def lammps_unit_factors(style: str):

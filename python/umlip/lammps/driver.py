@@ -54,18 +54,24 @@ def lammps_box(cell: np.ndarray):
                 xy=float(cell[1, 0]), xz=float(cell[2, 0]), yz=float(cell[2, 1]))
 
 
-def setup_case(lmp, case, model, dtype, pair_extra="", elements=None):
-    """Create the system of ``case`` in a cleared LAMMPS instance and set up pair style umlip."""
+def setup_case(lmp, case, model, dtype, pair_extra="", elements=None, units="metal"):
+    """Create the system of ``case`` (Å, amu) in a cleared LAMMPS instance in ``units`` (metal,
+    real or si: lengths and masses converted, neighbour skin 2 Å as metal's default) and set up
+    pair style umlip."""
     from ase.data import atomic_masses, atomic_numbers
+
+    from umlip.units import LAMMPS_AMU, lammps_unit_factors
 
     symbols = list(case["symbols"])
     elements = elements or sorted(set(symbols), key=lambda s: atomic_numbers[s])
     n = len(symbols)
     ids = case.get("ids") or list(range(1, n + 1))
-    box = lammps_box(case["cell"])
+    length = lammps_unit_factors(units)[1]
+    box = lammps_box(np.asarray(case["cell"], dtype=float) * length)
     bnd = " ".join("p" if p else "f" for p in case["pbc"])
     lmp.command("clear")
-    lmp.command("units metal")
+    lmp.command(f"units {units}")
+    lmp.command(f"neighbor {2.0 * length!r} bin")
     lmp.command("atom_style atomic")
     lmp.command(f"boundary {bnd}")
     if case.get("processors"):
@@ -74,10 +80,10 @@ def setup_case(lmp, case, model, dtype, pair_extra="", elements=None):
                 f"{box['xy']!r} {box['xz']!r} {box['yz']!r} units box")
     lmp.command(f"create_box {len(elements)} box")
     types = [elements.index(s) + 1 for s in symbols]
-    pos = np.asarray(case["positions"], dtype=float).reshape(-1)
+    pos = np.asarray(case["positions"], dtype=float).reshape(-1) * length
     lmp.create_atoms(n, ids, types, pos.tolist())
     for t, s in enumerate(elements, start=1):
-        lmp.command(f"mass {t} {atomic_masses[atomic_numbers[s]]}")
+        lmp.command(f"mass {t} {float(atomic_masses[atomic_numbers[s]]) * LAMMPS_AMU[units]!r}")
     extra = " ".join(x for x in (pair_extra, case.get("pair_extra", "")) if x)
     lmp.command(f"pair_style umlip {model} dtype {dtype} {extra}")
     lmp.command(f"pair_coeff * * {' '.join(elements)}")
@@ -90,7 +96,8 @@ def setup_case(lmp, case, model, dtype, pair_extra="", elements=None):
 
 
 def gather(lmp):
-    """Everything the tests compare, sorted by atom ID (collective: call on every rank)."""
+    """Everything the tests compare, sorted by atom ID, in the instance's unit style
+    (collective: call on every rank)."""
     from umlip.units import lammps_pressure_volume_to_energy
 
     n = lmp.get_natoms()
@@ -114,6 +121,7 @@ def gather(lmp):
         "atom_virial": -lammps_pressure_volume_to_energy(sa[order], nktv2p),
         "energy": lmp.get_thermo("pe"),
         "virial": lammps_pressure_volume_to_energy(press * vol, nktv2p),
+        "pressure": press,
         "volume": vol,
     }
 
