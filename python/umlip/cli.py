@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 
 
@@ -53,8 +52,8 @@ def _cmd_resolve(args) -> int:
 
 
 def _resolve_for_program(model: str) -> str:
-    """resolve(), with a progress line before a first export and the settings that choose
-    the export interpreter and the cache checked first (so that a failure names them)."""
+    """resolve(), with a progress line before a first export; an unusable export interpreter
+    fails before that line, so the failure is the only output."""
     from pathlib import Path
 
     from umlip.families.envs import family_python, importable_here
@@ -64,20 +63,10 @@ def _resolve_for_program(model: str) -> str:
     if not Path(model).is_file() and key in KNOWN_MODELS and not cached_path(key).is_file():
         family = KNOWN_MODELS[key].family
         if not importable_here(family):
-            python = family_python(family)
-            if not (Path(python).is_file() and os.access(python, os.X_OK)):
-                raise _InterpreterMissing(family, python)
+            family_python(family)    # raises, naming UMLIP_<FAMILY>_PYTHON, if it is unusable
         print(f"umlip: exporting {model} ({family}) into the model cache "
               f"{cached_path(key)} on first use (about a minute)", flush=True)
     return str(resolve(model))
-
-
-class _InterpreterMissing(RuntimeError):
-    def __init__(self, family: str, python: str):
-        super().__init__(
-            f"cannot export a {family} model: its Python interpreter {python} does not exist "
-            f"or is not executable; set UMLIP_{family.upper()}_PYTHON to an interpreter that "
-            f"has {family} and umlip installed (or run `make envs` in the umlip source tree)")
 
 
 def _resolve_error(model: str, exc: Exception) -> str:

@@ -32,8 +32,15 @@ def family_python(family: str) -> str:
     """Interpreter that can import the family package; raises RuntimeError saying how to fix it."""
     if family not in FAMILY_PACKAGES:
         raise ValueError(f"unknown model family {family!r}; known: {sorted(FAMILY_PACKAGES)}")
-    env = os.environ.get(f"UMLIP_{family.upper()}_PYTHON")
+    var = f"UMLIP_{family.upper()}_PYTHON"
+    env = os.environ.get(var)
     if env:
+        if not (Path(env).is_file() and os.access(env, os.X_OK)):
+            raise RuntimeError(
+                f"cannot export a {family} model: its Python interpreter {env} does not exist "
+                f"or is not executable; set {var} to an interpreter that has "
+                f"{FAMILY_PACKAGES[family]} and umlip installed (or run `make envs` in the umlip "
+                f"source tree)")
         return env
     cfg = config_file()
     if cfg.is_file():
