@@ -46,6 +46,7 @@ def base_metadata(
     dtype: str,
     source: Dict[str, Any],
     options: Optional[Dict[str, Any]] = None,
+    stages: Optional[List[Dict[str, Any]]] = None,
 ) -> Dict[str, Any]:
     import torch
 
@@ -72,6 +73,7 @@ def base_metadata(
         "exported_by": f"umlip {__version__}",
         "torch_version": torch.__version__,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        **({"stages": stages} if stages else {}),
     }
 
 

@@ -38,14 +38,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 from ase.calculators.calculator import Calculator, all_changes
 
 from umlip.contract import ExportError, base_metadata, save, self_check
-from umlip.families.contract_forward import contract_outputs, edge_vectors
+from umlip.families.layered import LayeredContract, stage_metadata
 
 #: hyper-parameters that are not drawn from the seed
 WIDTH = 6                  # F, node feature width
@@ -54,8 +54,75 @@ MORSE_DEPTH = 0.5          # D [eV]
 MORSE_ALPHA = 1.7          # a [1/Å]
 
 
-class AnalyticModel(torch.nn.Module):
-    """The analytic message-passing model; ``forward`` is the umlip model contract.
+def _buffers(module: torch.nn.Module, params: Dict[str, Any], dtype: torch.dtype) -> None:
+    for key, value in params.items():
+        module.register_buffer(key, torch.tensor(np.asarray(value, dtype=np.float64),
+                                                 dtype=dtype))
+
+
+class AnalyticEmbedding(torch.nn.Module):
+    """Stage 0: h^0 = A[s_i] and the node energies e0[s_i] + 1/2 sum_e V(r_e) (species and
+    edge vectors only, so no neighbour features are read)."""
+
+    def __init__(self, params: Dict[str, np.ndarray], cutoff: float, dtype: torch.dtype):
+        super().__init__()
+        _buffers(self, {k: params[k] for k in ("embed", "e0", "r0", "morse")}, dtype)
+        self.cutoff = float(cutoff)
+
+    def forward(self, h: torch.Tensor, species: torch.Tensor, edge_index: torch.Tensor,
+                vec: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        i = edge_index[0]
+        j = edge_index[1]
+        r = torch.sqrt((vec * vec).sum(dim=1))
+        half = 0.5 * self.cutoff
+        t = torch.clamp((r - half) / half, min=0.0, max=1.0)
+        switch = 1.0 - t * t * t * (10.0 - 15.0 * t + 6.0 * t * t)
+        ex = 1.0 - torch.exp(-self.morse[1] * (r - self.r0[species[i], species[j]]))
+        pair = self.morse[0] * (ex * ex - 1.0) * switch
+        energies = self.e0[species]
+        return self.embed[species], energies + torch.zeros_like(energies).index_add(0, i,
+                                                                                  0.5 * pair)
+
+
+class AnalyticLayer(torch.nn.Module):
+    """One message-passing layer: h^l = tanh(h^(l-1) + sum_e R_l(r_e) (W_l^T h_j^(l-1)))."""
+
+    def __init__(self, params: Dict[str, np.ndarray], layer: int, cutoff: float,
+                 dtype: torch.dtype):
+        super().__init__()
+        _buffers(self, {"weight": params["weight"][layer], "radial": params["radial"][layer],
+                        "mu": params["mu"], "gamma": params["gamma"]}, dtype)
+        self.cutoff = float(cutoff)
+
+    def forward(self, h: torch.Tensor, species: torch.Tensor, edge_index: torch.Tensor,
+                vec: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        i = edge_index[0]
+        j = edge_index[1]
+        r = torch.sqrt((vec * vec).sum(dim=1))
+        x = r / self.cutoff
+        fc = torch.clamp(1.0 - x * x, min=0.0) ** 3
+        basis = torch.exp(-self.gamma * (r.unsqueeze(1) - self.mu.unsqueeze(0)) ** 2)   # (E, K)
+        radial = fc.unsqueeze(1) * (basis @ self.radial)                                 # (E, F)
+        msg = radial * (h[j] @ self.weight)
+        out = torch.tanh(h + torch.zeros_like(h).index_add(0, i, msg))
+        return out, torch.zeros(h.shape[0], dtype=h.dtype, device=h.device)
+
+
+class AnalyticReadout(torch.nn.Module):
+    """Last stage: node energies w . h^L; no features out."""
+
+    def __init__(self, params: Dict[str, np.ndarray], dtype: torch.dtype):
+        super().__init__()
+        _buffers(self, {"readout": params["readout"]}, dtype)
+
+    def forward(self, h: torch.Tensor, species: torch.Tensor, edge_index: torch.Tensor,
+                vec: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        return h[:, :0], h @ self.readout
+
+
+class AnalyticModel(LayeredContract):
+    """The analytic message-passing model as a layered contract module: stages embedding,
+    layer_1 .. layer_L, readout (see :mod:`umlip.families.layered`).
 
     Parameters
     ----------
@@ -71,43 +138,45 @@ class AnalyticModel(torch.nn.Module):
 
     def __init__(self, params: Dict[str, np.ndarray], cutoff: float,
                  dtype: torch.dtype = torch.float64):
-        super().__init__()
-        for key in ("embed", "weight", "radial", "readout", "e0", "mu", "gamma", "r0", "morse"):
-            self.register_buffer(key, torch.tensor(np.asarray(params[key], dtype=np.float64),
-                                                   dtype=dtype))
+        num_layers = int(np.asarray(params["weight"]).shape[0])
+        stages: List[torch.nn.Module] = [AnalyticEmbedding(params, cutoff, dtype)]
+        stages += [AnalyticLayer(params, k, cutoff, dtype) for k in range(num_layers)]
+        stages.append(AnalyticReadout(params, dtype))
+        super().__init__(stages)
         self.cutoff = float(cutoff)
-        self.num_layers = int(np.asarray(params["weight"]).shape[0])
+        self.num_layers = num_layers
 
     def node_energies(self, vec: torch.Tensor, species: torch.Tensor,
                       edge_index: torch.Tensor) -> torch.Tensor:
-        """Per-node energies [eV], shape (N,), from edge vectors ``vec`` (E, 3) [Å]."""
-        i = edge_index[0]
-        j = edge_index[1]
-        r = torch.sqrt((vec * vec).sum(dim=1))
-        x = r / self.cutoff
-        fc = torch.clamp(1.0 - x * x, min=0.0) ** 3
-        basis = torch.exp(-self.gamma * (r.unsqueeze(1) - self.mu.unsqueeze(0)) ** 2)   # (E, K)
-        h = self.embed[species]
-        for layer in range(self.num_layers):
-            radial = fc.unsqueeze(1) * (basis @ self.radial[layer])                      # (E, F)
-            msg = radial * (h[j] @ self.weight[layer])
-            h = torch.tanh(h + torch.zeros_like(h).index_add(0, i, msg))
-        half = 0.5 * self.cutoff
-        t = torch.clamp((r - half) / half, min=0.0, max=1.0)
-        switch = 1.0 - t * t * t * (10.0 - 15.0 * t + 6.0 * t * t)
-        depth = self.morse[0]
-        alpha = self.morse[1]
-        ex = 1.0 - torch.exp(-alpha * (r - self.r0[species[i], species[j]]))
-        pair = depth * (ex * ex - 1.0) * switch
-        energies = self.e0[species] + h @ self.readout
-        return energies + torch.zeros_like(energies).index_add(0, i, 0.5 * pair)
+        """Per-node energies [eV], shape (N,), from edge vectors ``vec`` (E, 3) [Å] (eager)."""
+        n = species.shape[0]
+        h = torch.zeros((n, 0), dtype=vec.dtype)
+        energies = torch.zeros((n,), dtype=vec.dtype)
+        for stage in self.stages:
+            h, e = stage(h, species, edge_index, vec)
+            energies = energies + e
+        return energies
 
-    def forward(self, positions: torch.Tensor, species: torch.Tensor, edge_index: torch.Tensor,
-                edge_shift: torch.Tensor, n_local: int,
-                cell: torch.Tensor) -> Dict[str, torch.Tensor]:
-        vec = edge_vectors(positions, edge_index, edge_shift)
-        energies = self.node_energies(vec, species, edge_index)
-        return contract_outputs(energies, vec, n_local)
+    def stage_metadata(self) -> List[Dict[str, Any]]:
+        """The ``stages`` metadata of this model (layer 1 reads only embeddings by species)."""
+        n = self.num_layers
+        return stage_metadata(["embedding"] + [f"layer_{k + 1}" for k in range(n)] + ["readout"],
+                              [WIDTH] * (n + 1) + [0],
+                              [False, False] + [True] * (n - 1) + [False])
+
+    @staticmethod
+    def params_of(module: torch.nn.Module) -> Dict[str, np.ndarray]:
+        """The :func:`make_params` dict back from a (loaded) model's buffers, in float64."""
+        buf = {name: b.double().numpy() for name, b in module.named_buffers()}
+        layers = sorted({int(name.split(".")[1]) for name in buf if name.endswith(".weight")})
+        last = max(int(name.split(".")[1]) for name in buf)
+        params = {k: buf[f"stages.0.{k}"] for k in ("embed", "e0", "r0", "morse")}
+        params["weight"] = np.stack([buf[f"stages.{k}.weight"] for k in layers])
+        params["radial"] = np.stack([buf[f"stages.{k}.radial"] for k in layers])
+        params["mu"] = buf[f"stages.{layers[0]}.mu"]
+        params["gamma"] = buf[f"stages.{layers[0]}.gamma"]
+        params["readout"] = buf[f"stages.{last}.readout"]
+        return params
 
 
 def make_params(atomic_numbers: Sequence[int], cutoff: float, num_layers: int,
@@ -213,8 +282,7 @@ class AnalyticReference(Calculator):
         meta = json.loads(extra["umlip.json"])
         if meta.get("family") != "analytic":
             raise ValueError(f"{path} is a {meta.get('family')!r} model, not 'analytic'")
-        params = {name: buf.double().numpy() for name, buf in module.named_buffers()}
-        return cls(params, meta["cutoff"], meta["atomic_numbers"])
+        return cls(AnalyticModel.params_of(module), meta["cutoff"], meta["atomic_numbers"])
 
     def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
         from ase.neighborlist import neighbor_list
@@ -298,12 +366,13 @@ def export_analytic(out: str | os.PathLike, elements: Sequence[str] = ("H", "Cu"
         num_layers=int(num_layers),
         dtype=dtype,
         source={"generator": "umlip.families.analytic.make_params", "seed": int(seed)},
+        stages=module.stage_metadata(),
         options={"width": WIDTH, "num_basis": NUM_BASIS, "morse_depth": MORSE_DEPTH,
                  "morse_alpha": MORSE_ALPHA},
     )
     save(scripted, out, meta)
     # the reference uses the weights as stored (rounded to float32 in a float32 file)
-    stored = {k: b.double().numpy() for k, b in module.named_buffers()}
+    stored = AnalyticModel.params_of(module)
     ref = AnalyticReference(stored, cutoff, zs)
 
     def run(atoms):
