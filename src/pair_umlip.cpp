@@ -17,8 +17,16 @@
      own atoms. Exact, with the memory of a serial run, but no parallel speed-up: the right
      choice when the L x cutoff ghost shell holds more atoms than the system (small cells and
      deep models such as SevenNet-0, 5 x 5 A).
-   `ghost auto` uses graph on one rank; on more it compares, at the start of each run, the
-   largest pruned graph of any rank with the number of atoms and takes the smaller.
+   - layer (layered model files): the graph of this rank is its local atoms and all LAMMPS
+     ghosts within one cutoff (+ skin), each a node of its own; only local atoms receive
+     messages. Between the model's stages the ghost rows of the node features are refreshed
+     from their owners (forward_comm of this pair style, comm_forward = feature width) and, in
+     the backward pass, the gradients on ghost rows are summed into their owners (reverse_comm):
+     the ghost shell is one cutoff deep whatever the number of layers. Every rank takes part in
+     every exchange, also one that owns no atoms.
+   `ghost auto` uses graph on one rank; on more it uses layer for a layered file, else graph,
+   and compares, at the start of each run, the largest graph of any rank with the number of
+   atoms: if the graph is larger it replicates.
 ------------------------------------------------------------------------- */
 
 #include "pair_umlip.h"
@@ -29,6 +37,7 @@
 #include "error.h"
 #include "force.h"
 #include "memory.h"
+#include "neigh_list.h"
 #include "neighbor.h"
 #include "platform.h"
 #include "update.h"
@@ -72,6 +81,8 @@ inline void add_virial(double *v6, const double *w9, double scale)
   v6[5] += scale * w9[5];
 }
 
+std::string yes_no_auto(int v) { return v == 1 ? "yes" : (v == 0 ? "no" : "auto"); }
+
 std::string shell_quote(const std::string &s)
 {
   std::string q = "'";
@@ -80,6 +91,37 @@ std::string shell_quote(const std::string &s)
 }
 
 }    // namespace
+
+/* ----------------------------------------------------------------------
+   the engine's halo exchange in ghost layer mode, through LAMMPS's own communication of this
+   pair style (pack/unpack below): forward = ghost rows from their owners, reverse = ghost rows
+   summed into their owners, then zeroed
+------------------------------------------------------------------------- */
+
+class PairUMLIP::LayerHalo : public umlip::HaloExchange {
+ public:
+  explicit LayerHalo(PairUMLIP *pair) : pair_(pair) {}
+  void forward(double *rows, int width) override
+  {
+    pair_->halo_rows = rows;
+    pair_->halo_width = width;
+    pair_->comm->forward_comm(pair_, width);
+    pair_->halo_rows = nullptr;
+  }
+  void reverse(double *rows, int width) override
+  {
+    pair_->halo_rows = rows;
+    pair_->halo_width = width;
+    pair_->comm->reverse_comm(pair_, width);
+    pair_->halo_rows = nullptr;
+    const size_t first = static_cast<size_t>(pair_->atom->nlocal) * width;
+    const size_t last = static_cast<size_t>(pair_->atom->nlocal + pair_->atom->nghost) * width;
+    std::fill(rows + first, rows + last, 0.0);
+  }
+
+ private:
+  PairUMLIP *pair_;
+};
 
 PairUMLIP::PairUMLIP(LAMMPS *lmp) : Pair(lmp)
 {
@@ -101,6 +143,11 @@ PairUMLIP::PairUMLIP(LAMMPS *lmp) : Pair(lmp)
   decide_mode = false;
   report_graph = false;
   prune = true;
+  recompute = -1;
+  stat_halo_bytes = t_halo = 0.0;
+  halo_rows = nullptr;
+  halo_width = 0;
+  comm_forward = comm_reverse = 0;
   cutoff = 0.0;
   num_layers = 0;
   eunit = lunit = 1.0;
@@ -147,7 +194,8 @@ void PairUMLIP::set_units()
 
 /* ----------------------------------------------------------------------
    pair_style umlip <model-file-or-name> [device cpu|cuda|cuda:N] [dtype float32|float64]
-                    [threads N] [ghost auto|graph|replicate] [prune yes|no]
+                    [threads N] [ghost auto|graph|replicate|layer] [prune yes|no]
+                    [recompute auto|yes|no]
 ------------------------------------------------------------------------- */
 
 void PairUMLIP::settings(int narg, char **arg)
@@ -179,10 +227,15 @@ void PairUMLIP::settings(int narg, char **arg)
         mode_request = MODE_GRAPH;
       else if (val == "replicate")
         mode_request = MODE_REPLICATE;
+      else if (val == "layer")
+        mode_request = MODE_LAYER;
       else
-        error->all(FLERR, "Pair style umlip ghost must be auto, graph or replicate, not {}", val);
+        error->all(FLERR, "Pair style umlip ghost must be auto, graph, replicate or layer, not {}",
+                   val);
     } else if (key == "prune") {
       prune = utils::logical(FLERR, val, false, lmp) == 1;
+    } else if (key == "recompute") {
+      recompute = val == "auto" ? -1 : utils::logical(FLERR, val, false, lmp);
     } else {
       error->all(FLERR, "Unknown pair_style umlip keyword: {}", key);
     }
@@ -289,6 +342,7 @@ void PairUMLIP::load_model()
     opt.device = device;
     opt.dtype = dtype;
     opt.num_threads = nthreads;
+    opt.recompute = recompute;
     if (device == "cuda") {
       // one GPU per node-local rank, round robin
       MPI_Comm local;
@@ -326,11 +380,16 @@ void PairUMLIP::load_model()
                    "umlip:   content hash {}\n"
                    "umlip:   cutoff {} A, {} message-passing layers, {} elements: {}\n"
                    "umlip:   dtype {}, device {}, {} torch thread(s) per rank\n"
+                   "umlip:   {}; layer-wise recomputation {}\n"
                    "umlip:   {}\n",
                    info.name, info.family, info.family_version, info.contract_version,
                    model_path, info.content_hash, cutoff, num_layers,
                    info.atomic_numbers.size(), elems, model->dtype(), model->device(), nthreads,
-                   umlip::build_info());
+                   model->layered()
+                       ? fmt::format("layered file ({} stages, halo width up to {})",
+                                     info.stages.size(), model->max_exchange_width())
+                       : std::string("whole-model file (no layered form)"),
+                   yes_no_auto(recompute), umlip::build_info());
   }
 }
 
@@ -376,32 +435,46 @@ void PairUMLIP::init_style()
 
   // on several ranks the graph is directed (each node lists all its neighbours; periodic
   // self-images are folded), which needs contract 1.1+ semantics: edge (i, j) = i receives
-  // from j. Older files run replicated.
+  // from j. Older files run replicated. ghost layer needs a layered file (contract 1.2).
   const bool directed_ok = model->info().contract_minor >= 1;
+  const bool layered = model->layered();
   if (comm->nprocs > 1 && mode_request == MODE_GRAPH && !directed_ok)
     error->all(FLERR, "Pair style umlip: model file {} uses model contract {}, which does not "
                "define the message direction that ghost graph needs on several MPI ranks; "
                "re-export it with this umlip or use ghost replicate", model_path,
                model->info().contract_version);
+  if (mode_request == MODE_LAYER && !layered)
+    error->all(FLERR, "Pair style umlip: ghost layer needs a layered model file, and {} has no "
+               "layered form (contract {}); re-export it with this umlip (umlip export) or use "
+               "ghost graph", model_path, model->info().contract_version);
   if (comm->nprocs == 1)
-    mode = (mode_request == MODE_REPLICATE) ? MODE_REPLICATE : MODE_GRAPH;
-  else if (mode_request == MODE_AUTO && !directed_ok)
-    mode = MODE_REPLICATE;
-  else
     mode = (mode_request == MODE_AUTO) ? MODE_GRAPH : mode_request;
+  else if (mode_request == MODE_AUTO)
+    mode = layered ? MODE_LAYER : (directed_ok ? MODE_GRAPH : MODE_REPLICATE);
+  else
+    mode = mode_request;
   decide_mode = mode_request == MODE_AUTO && comm->nprocs > 1 && directed_ok;
-  report_graph = mode == MODE_GRAPH && comm->nprocs > 1;
+  report_graph = (mode == MODE_GRAPH || mode == MODE_LAYER) && comm->nprocs > 1;
 
-  // no LAMMPS neighbour list is requested: the graph's candidate pairs (cutoff + skin) come
+  // graph mode requests no LAMMPS neighbour list: its candidate pairs (cutoff + skin) come
   // from the engine's cell list over local atoms and foreign ghosts only (a LAMMPS list would
   // also search from every ghost of the L x cutoff shell), and are rebuilt whenever LAMMPS
-  // rebuilds its lists, i.e. whenever atoms or ghosts are re-assigned
+  // rebuilds its lists, i.e. whenever atoms or ghosts are re-assigned. Layer mode uses a full
+  // LAMMPS list of the local atoms (its ghosts are all within one cutoff + skin).
   const double skin = neighbor->skin;    // user length unit
   const double cut = cutoff * lunit;     // user length unit
-  // foreign ghosts must reach L x cutoff; on one rank there are none (all ghosts are images)
-  const bool need_shell = comm->nprocs > 1 && mode_request != MODE_REPLICATE;
+  // graph mode on several ranks: foreign ghosts must reach L x cutoff (on one rank there are
+  // none: all ghosts are images); layer and replicate need one cutoff
+  const bool need_shell = comm->nprocs > 1 && mode == MODE_GRAPH;
   const double needed = need_shell ? num_layers * cut + skin : cut + skin;
   if (comm->cutghostuser < needed) comm->cutghostuser = needed;
+  if (mode == MODE_LAYER) {
+    neighbor->add_request(this, NeighConst::REQ_FULL);
+    // the largest halo exchange sizes LAMMPS's communication buffers (read by comm->init())
+    comm_forward = comm_reverse = model->max_exchange_width();
+  } else {
+    comm_forward = comm_reverse = 0;
+  }
   if (comm->me == 0) {
     const char *len = strcmp(update->unit_style, "si") == 0 ? "m" : "A";
     utils::logmesg(lmp, "umlip: communication cutoff {:.4} {} ({}; set automatically)\n",
@@ -431,6 +504,8 @@ void PairUMLIP::log_mode()
   const char *what = mode == MODE_GRAPH
       ? (comm->nprocs == 1 ? "graph (periodic images folded onto local atoms, as in ASE)"
                            : "graph (local atoms + foreign ghost atoms carrying messages)")
+      : mode == MODE_LAYER
+      ? "layer (ghosts within one cutoff; node features exchanged between the model's stages)"
       : "replicate (every rank evaluates the whole periodic system)";
   utils::logmesg(lmp, "umlip: ghost mode {}\n", what);
 }
@@ -483,18 +558,23 @@ void PairUMLIP::update_graph(const double *xa)
 
 void PairUMLIP::choose_mode()
 {
-  update_graph(positions_angstrom(atom->nlocal + atom->nghost));
-  const double mine = static_cast<double>(graph->n_nodes());
+  double mine = static_cast<double>(atom->nlocal + atom->nghost);
+  if (mode == MODE_GRAPH) {
+    update_graph(positions_angstrom(atom->nlocal + atom->nghost));
+    mine = static_cast<double>(graph->n_nodes());
+  }
   double largest = 0.0;
   MPI_Allreduce(&mine, &largest, 1, MPI_DOUBLE, MPI_MAX, world);
   auto_largest = largest;
-  mode = (largest > static_cast<double>(atom->natoms)) ? MODE_REPLICATE : MODE_GRAPH;
+  const char *was = mode == MODE_LAYER ? "layer" : "graph";
+  if (largest > static_cast<double>(atom->natoms)) mode = MODE_REPLICATE;
   if (comm->me == 0)
-    utils::logmesg(lmp, "umlip: ghost auto: largest graph {} nodes for {} atoms in the system\n",
-                   static_cast<bigint>(largest), atom->natoms);
+    utils::logmesg(lmp, "umlip: ghost auto: largest {} graph {} nodes for {} atoms in the "
+                   "system: {}\n", was, static_cast<bigint>(largest), atom->natoms,
+                   mode == MODE_REPLICATE ? "replicating is cheaper" : "keeping it");
   log_mode();
   decide_mode = false;
-  report_graph = mode == MODE_GRAPH;
+  report_graph = mode != MODE_REPLICATE;
 }
 
 /* ----------------------------------------------------------------------
@@ -533,6 +613,8 @@ void PairUMLIP::compute(int eflag, int vflag)
   if (decide_mode) choose_mode();
   if (mode == MODE_REPLICATE)
     compute_replicated();
+  else if (mode == MODE_LAYER)
+    compute_layer();
   else
     compute_graph();
   ++n_calls;
@@ -548,10 +630,11 @@ void PairUMLIP::compute(int eflag, int vflag)
 
 void PairUMLIP::publish_stats()
 {
-  double mine[3] = {stat_nodes, t_compute, t_model}, most[3];
-  MPI_Allreduce(mine, most, 3, MPI_DOUBLE, MPI_MAX, world);
+  double mine[4] = {stat_nodes, t_compute, t_model, t_halo}, most[4];
+  MPI_Allreduce(mine, most, 4, MPI_DOUBLE, MPI_MAX, world);
+  const double most_halo = most[3];
   const double root = comm->me == 0 ? 1.0 : 0.0;
-  pvector[STAT_MODE] = root * (mode == MODE_GRAPH ? 1.0 : 2.0);
+  pvector[STAT_MODE] = root * (mode == MODE_GRAPH ? 1.0 : (mode == MODE_REPLICATE ? 2.0 : 3.0));
   pvector[STAT_LOCAL] = atom->nlocal;
   pvector[STAT_FOREIGN] = stat_foreign;
   pvector[STAT_EDGES] = stat_edges;
@@ -561,6 +644,8 @@ void PairUMLIP::publish_stats()
   pvector[STAT_MODEL_SECONDS] = root * most[2];
   pvector[STAT_BUILDS] = root * static_cast<double>(n_builds);
   pvector[STAT_AUTO_LARGEST] = root * auto_largest;
+  pvector[STAT_HALO_BYTES] = stat_halo_bytes;
+  pvector[STAT_HALO_SECONDS] = root * most_halo;
 }
 
 /* ----------------------------------------------------------------------
@@ -569,17 +654,21 @@ void PairUMLIP::publish_stats()
 
 void PairUMLIP::finish()
 {
-  double mine[2] = {t_compute, t_model}, most[2] = {0.0, 0.0};
-  MPI_Allreduce(mine, most, 2, MPI_DOUBLE, MPI_MAX, world);
-  if (comm->me == 0 && n_calls > 0)
+  double mine[3] = {t_compute, t_model, t_halo}, most[3] = {0.0, 0.0, 0.0};
+  MPI_Allreduce(mine, most, 3, MPI_DOUBLE, MPI_MAX, world);
+  if (comm->me == 0 && n_calls > 0) {
     utils::logmesg(lmp,
                    "umlip: {} force calls: {:.6g} s in pair umlip, of which {:.6g} s in the "
                    "model call (forward + backward) and {:.6g} s ({:.2f}%) in graph building, "
                    "tallies and communication (slowest rank)\n",
                    n_calls, most[0], most[1], most[0] - most[1],
                    most[1] > 0 ? 100.0 * (most[0] - most[1]) / most[1] : 0.0);
+    if (mode == MODE_LAYER)
+      utils::logmesg(lmp, "umlip: halo exchanges between stages: {:.6g} s (slowest rank)\n",
+                     most[2]);
+  }
   n_calls = n_builds = 0;
-  t_compute = t_model = 0.0;
+  t_compute = t_model = t_halo = 0.0;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -724,6 +813,117 @@ void PairUMLIP::compute_replicated()
     if (eflag_atom) eatom[i] += eunit * ev.atom_energies[k];
     if (vflag_global) add_virial(virial, &ev.atom_virial[9 * k], eunit);
     if (vflag_atom) add_virial(vatom[i], &ev.atom_virial[9 * k], eunit);
+  }
+}
+
+/* ----------------------------------------------------------------------
+   layer mode: nodes are all LAMMPS atoms (local, then ghosts, in LAMMPS order), edges go from
+   each local atom to its neighbours within the cutoff (full list), and the engine exchanges
+   node features through LayerHalo between stages. Collective: every rank evaluates, also with
+   no atoms, so that every rank makes the same exchanges.
+------------------------------------------------------------------------- */
+
+void PairUMLIP::compute_layer()
+{
+  const int nlocal = atom->nlocal;
+  const int nall = nlocal + atom->nghost;
+  double **f = atom->f;
+  const int *type = atom->type;
+  const double *xa = positions_angstrom(nall);
+
+  node_species.resize(nall);
+  for (int a = 0; a < nall; ++a) node_species[a] = type_species[type[a]];
+  edge_i.clear();
+  edge_j.clear();
+  edge_vec.clear();
+  const double cutsq_a = cutoff * cutoff;
+  for (int ii = 0; ii < list->inum; ++ii) {
+    const int i = list->ilist[ii];
+    const int *jlist = list->firstneigh[i];
+    for (int jj = 0; jj < list->numneigh[i]; ++jj) {
+      const int j = jlist[jj] & NEIGHMASK;
+      const double d[3] = {xa[3 * j] - xa[3 * i], xa[3 * j + 1] - xa[3 * i + 1],
+                           xa[3 * j + 2] - xa[3 * i + 2]};
+      if (d[0] * d[0] + d[1] * d[1] + d[2] * d[2] >= cutsq_a) continue;
+      edge_i.push_back(i);
+      edge_j.push_back(j);
+      edge_vec.insert(edge_vec.end(), d, d + 3);
+    }
+  }
+  stat_nodes = nall;
+  stat_foreign = static_cast<double>(atom->nghost);
+  stat_edges = static_cast<double>(edge_i.size());
+  if (report_graph) log_graph();
+
+  umlip::GraphInput g;
+  g.n_nodes = nall;
+  g.n_local = nlocal;
+  g.positions = xa;
+  g.species = node_species.data();
+  g.n_edges = static_cast<int64_t>(edge_i.size());
+  g.edge_i = edge_i.data();
+  g.edge_j = edge_j.data();
+  g.edge_vec = edge_vec.data();
+
+  if (!halo) halo = std::make_unique<LayerHalo>(this);
+  umlip::Evaluation ev;
+  try {
+    ev = model->evaluate(g, vflag_atom != 0, halo.get());
+    t_model += ev.model_seconds;
+    t_halo += ev.halo_seconds;
+    stat_halo_bytes = 8.0 * static_cast<double>(ev.halo_doubles);
+  } catch (const std::exception &e) {
+    error->one(FLERR, Error::NOLASTLINE, "Pair style umlip on step {}: {}", update->ntimestep,
+               e.what());
+  }
+  if (nlocal == 0) return;
+
+  const double funit = eunit / lunit;
+  for (int a = 0; a < nall; ++a) {
+    f[a][0] += funit * ev.forces[3 * a];
+    f[a][1] += funit * ev.forces[3 * a + 1];
+    f[a][2] += funit * ev.forces[3 * a + 2];
+  }
+  if (eflag_global) eng_vdwl += eunit * ev.energy;
+  if (eflag_atom)
+    for (int i = 0; i < nlocal; ++i) eatom[i] += eunit * ev.atom_energies[i];
+  if (vflag_global) add_virial(virial, ev.virial, eunit);
+  if (vflag_atom)
+    for (int a = 0; a < nall; ++a) add_virial(vatom[a], &ev.atom_virial[9 * a], eunit);
+}
+
+/* ----------------------------------------------------------------------
+   halo exchange of node features (layer mode): halo_rows holds halo_width values per atom
+------------------------------------------------------------------------- */
+
+int PairUMLIP::pack_forward_comm(int n, int *list_, double *buf, int /*pbc_flag*/, int * /*pbc*/)
+{
+  const int w = halo_width;
+  for (int k = 0; k < n; ++k) std::copy_n(halo_rows + static_cast<size_t>(list_[k]) * w, w,
+                                          buf + static_cast<size_t>(k) * w);
+  return n * w;
+}
+
+void PairUMLIP::unpack_forward_comm(int n, int first, double *buf)
+{
+  const int w = halo_width;
+  std::copy_n(buf, static_cast<size_t>(n) * w, halo_rows + static_cast<size_t>(first) * w);
+}
+
+int PairUMLIP::pack_reverse_comm(int n, int first, double *buf)
+{
+  const int w = halo_width;
+  std::copy_n(halo_rows + static_cast<size_t>(first) * w, static_cast<size_t>(n) * w, buf);
+  return n * w;
+}
+
+void PairUMLIP::unpack_reverse_comm(int n, int *list_, double *buf)
+{
+  const int w = halo_width;
+  for (int k = 0; k < n; ++k) {
+    double *row = halo_rows + static_cast<size_t>(list_[k]) * w;
+    const double *in = buf + static_cast<size_t>(k) * w;
+    for (int c = 0; c < w; ++c) row[c] += in[c];
   }
 }
 

@@ -29,9 +29,13 @@ class PairUMLIP : public Pair {
   double init_one(int, int) override;
   void finish() override;
   double memory_usage() override;
+  int pack_forward_comm(int, int *, double *, int, int *) override;
+  void unpack_forward_comm(int, int, double *) override;
+  int pack_reverse_comm(int, int, double *) override;
+  void unpack_reverse_comm(int, int *, double *) override;
 
  protected:
-  enum Mode { MODE_AUTO, MODE_GRAPH, MODE_REPLICATE };
+  enum Mode { MODE_AUTO, MODE_GRAPH, MODE_REPLICATE, MODE_LAYER };
   // entries of pvector (compute pair umlip), documented in docs/pair_umlip.rst
   enum Stat {
     STAT_MODE,
@@ -44,6 +48,8 @@ class PairUMLIP : public Pair {
     STAT_MODEL_SECONDS,
     STAT_BUILDS,
     STAT_AUTO_LARGEST,
+    STAT_HALO_BYTES,
+    STAT_HALO_SECONDS,
     NSTATS
   };
 
@@ -58,6 +64,7 @@ class PairUMLIP : public Pair {
   bool decide_mode;          // auto on >1 rank: choose at the next compute (collective)
   bool report_graph;         // log graph statistics at the next compute (collective)
   bool prune;                // drop ghosts outside the receptive field
+  int recompute;             // layer-wise recomputation: 1 yes, 0 no, -1 auto (engine default)
   double cutoff;             // model cutoff [Å]
   int num_layers;
   double eunit;              // the user's energy unit per eV
@@ -78,6 +85,18 @@ class PairUMLIP : public Pair {
   // the last compute(): graph nodes, foreign ghost nodes kept, edges on this rank
   double stat_nodes, stat_foreign, stat_edges;
   double auto_largest;    // largest graph `ghost auto` compared with the system (0: no choice)
+  // ghost layer: bytes this rank passed through halo exchanges in the last compute(), and the
+  // seconds spent in them over this run
+  double stat_halo_bytes, t_halo;
+
+  // ghost layer: the rows the current halo exchange works on (n atoms x halo_width, LAMMPS
+  // atom order), and the adapter the engine calls between stages
+  double *halo_rows;
+  int halo_width;
+  class LayerHalo;
+  std::unique_ptr<LayerHalo> halo;
+  std::vector<int64_t> edge_i, edge_j;
+  std::vector<double> edge_vec;
 
   // per-step scratch
   std::vector<double> x_angstrom;
@@ -95,6 +114,7 @@ class PairUMLIP : public Pair {
   void log_graph();
   void compute_graph();
   void compute_replicated();
+  void compute_layer();
   void log_mode();
   void publish_stats();
 };

@@ -59,6 +59,9 @@ py::dict to_dict(const Evaluation &ev, int64_t n_nodes, int64_t n_local, bool at
     d["atom_virial"] = av;
   }
   d["n_edges"] = ev.n_edges;
+  d["staged"] = ev.staged;
+  d["recomputed"] = ev.recomputed;
+  d["halo_doubles"] = ev.halo_doubles;
   return d;
 }
 
@@ -82,8 +85,12 @@ PYBIND11_MODULE(_engine, m)
   py::class_<Model>(m, "Model", "A loaded umlip model file (see docs/model-contract.md).")
       .def(py::init([](const std::string &path, const std::string &device,
                        std::optional<std::string> dtype, int num_threads, bool verify_hash,
-                       bool require_verified_dtype, int local_rank) {
+                       bool require_verified_dtype, int local_rank, int stages, int recompute,
+                       int64_t recompute_min_edges) {
              ModelOptions o;
+             o.stages = stages;
+             o.recompute = recompute;
+             o.recompute_min_edges = recompute_min_edges;
              o.require_verified_dtype = require_verified_dtype;
              o.device = device;
              o.local_rank = local_rank;
@@ -95,7 +102,22 @@ PYBIND11_MODULE(_engine, m)
            }),
            py::arg("path"), py::arg("device") = "cpu", py::arg("dtype") = py::none(),
            py::arg("num_threads") = 0, py::arg("verify_hash") = true,
-           py::arg("require_verified_dtype") = true, py::arg("local_rank") = -1)
+           py::arg("require_verified_dtype") = true, py::arg("local_rank") = -1,
+           py::arg("stages") = -1, py::arg("recompute") = -1,
+           py::arg("recompute_min_edges") = ModelOptions().recompute_min_edges)
+      .def_property_readonly("layered", &Model::layered)
+      .def_property_readonly("stages",
+                             [](const Model &mo) {
+                               py::list out;
+                               for (const auto &s : mo.info().stages) {
+                                 py::dict d;
+                                 d["name"] = s.name;
+                                 d["width"] = s.width;
+                                 d["exchange"] = s.exchange;
+                                 out.append(d);
+                               }
+                               return out;
+                             })
       .def_property_readonly("path", [](const Model &mo) { return mo.info().path; })
       .def_property_readonly("name", [](const Model &mo) { return mo.info().name; })
       .def_property_readonly("family", [](const Model &mo) { return mo.info().family; })
@@ -142,7 +164,8 @@ PYBIND11_MODULE(_engine, m)
       .def(
           "evaluate_graph",
           [](Model &mo, DArray positions, IArray species, IArray edge_index, DArray edge_vec,
-             int64_t n_local, std::optional<DArray> cell, bool atom_virial) {
+             int64_t n_local, std::optional<DArray> cell, bool atom_virial,
+             std::optional<IArray> ghost_owner) {
             require_shape(positions, {-1, 3}, "positions");
             const int64_t n = positions.shape(0);
             require_shape(species, {n}, "species");
@@ -160,16 +183,26 @@ PYBIND11_MODULE(_engine, m)
             g.edge_j = edge_index.data() + E;
             g.edge_vec = edge_vec.data();
             g.cell = cell ? cell->data() : nullptr;
+            std::unique_ptr<OwnerMapExchange> halo;
+            if (ghost_owner) {
+              require_shape(*ghost_owner, {n - n_local}, "ghost_owner");
+              halo = std::make_unique<OwnerMapExchange>(
+                  n_local, std::vector<int64_t>(ghost_owner->data(),
+                                                ghost_owner->data() + (n - n_local)));
+            }
             Evaluation ev;
             {
               py::gil_scoped_release release;
-              ev = mo.evaluate(g, atom_virial);
+              ev = mo.evaluate(g, atom_virial, halo.get());
             }
             return to_dict(ev, n, n_local, atom_virial);
           },
           py::arg("positions"), py::arg("species"), py::arg("edge_index"), py::arg("edge_vec"),
           py::arg("n_local"), py::arg("cell") = py::none(), py::arg("atom_virial") = false,
-          "Evaluate on an explicit graph (nodes n_local.. are ghosts that only carry messages).")
+          py::arg("ghost_owner") = py::none(),
+          "Evaluate on an explicit graph (nodes n_local.. are ghosts that only carry messages). "
+          "With ghost_owner (the owned node each ghost copies), a layered file runs stage by "
+          "stage with the ghost rows exchanged between stages, as LAMMPS ghost layer does.")
       .def("species_of", [](const Model &mo, int z) { return mo.species_of(z); });
 
   m.def(

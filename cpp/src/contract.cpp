@@ -54,6 +54,24 @@ void parse_contract_version(ModelInfo &info)
         "umlip or install a matching umlip");
 }
 
+// The "stages" field of a layered file (section 7): name, width and exchange of each stage.
+void read_stages(const Json &stages, ModelInfo &info)
+{
+  for (const auto &st : stages.as_array()) {
+    StageInfo s;
+    s.name = st.at("name").as_string();
+    const double width = st.at("width").as_number();
+    s.exchange = st.at("exchange").as_bool();
+    if (!(width >= 0.0) || width != static_cast<double>(static_cast<int>(width)))
+      throw std::invalid_argument("stage '" + s.name + "' has an invalid width");
+    s.width = static_cast<int>(width);
+    info.stages.push_back(s);
+  }
+  if (info.stages.empty()) throw std::invalid_argument("'stages' is empty");
+  if (info.stages.front().exchange)
+    throw std::invalid_argument("the first stage cannot exchange input features (it has none)");
+}
+
 // The fields of umlip.json the engine uses; throws std::invalid_argument (from Json) for a
 // missing field or one of the wrong type.
 void read_fields(const Json &meta, ModelInfo &info)
@@ -74,6 +92,7 @@ void read_fields(const Json &meta, ModelInfo &info)
   info.energy_unit = meta.at("energy_unit").as_string();
   info.length_unit = meta.at("length_unit").as_string();
   info.content_hash = meta.at("content_hash").as_string();
+  if (meta.has("stages")) read_stages(meta.at("stages"), info);
 }
 
 // Canonical text of the metadata fields that change what the engine computes; part of the hash.

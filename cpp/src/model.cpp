@@ -1,7 +1,9 @@
 #include "umlip/model.hpp"
 
 #include "contract.hpp"
+#include "executor.hpp"
 #include "reduce.hpp"
+#include "stages.hpp"
 #include "umlip/elements.hpp"
 #include "umlip/neighbor.hpp"
 
@@ -9,7 +11,6 @@
 #include <torch/torch.h>
 
 #include <torch/csrc/jit/passes/freeze_module.h>
-#include <torch/csrc/jit/runtime/graph_executor.h>
 
 #include <algorithm>
 #include <chrono>
@@ -24,19 +25,6 @@
 namespace umlip {
 
 namespace {
-
-struct ExecutorGuard {
-  bool previous;
-  ExecutorGuard() : previous(torch::jit::getGraphExecutorOptimize())
-  {
-    static const bool optimize = [] {
-      const char *env = std::getenv("UMLIP_JIT_OPTIMIZE");
-      return env && std::string(env) == "1";
-    }();
-    torch::jit::setGraphExecutorOptimize(optimize);
-  }
-  ~ExecutorGuard() { torch::jit::setGraphExecutorOptimize(previous); }
-};
 
 std::string dtype_name(torch::ScalarType t)
 {
@@ -107,15 +95,20 @@ std::vector<int64_t> species_table(const ModelInfo &info)
   return species_of_z;
 }
 
-// The module in eval mode, converted to dtype and moved to device, then frozen if it can be.
-torch::jit::Module prepare_module(torch::jit::Module module, const std::string &file_dtype,
-                                  torch::ScalarType dtype, const torch::Device &device)
+// The module in eval mode, converted to dtype and moved to device (in place).
+void convert_module(torch::jit::Module &module, const std::string &file_dtype,
+                    torch::ScalarType dtype, const torch::Device &device)
 {
   module.eval();
   if (dtype_name(dtype) != file_dtype) module.to(dtype);
   module.to(device);
-  // Freezing inlines the weights as constants (after the hash check and dtype conversion);
-  // measured ~5-10% faster for SevenNet-0 and MACE on CPU. UMLIP_JIT_FREEZE=0 turns it off.
+}
+
+// A frozen copy of the module if it can be frozen, else the module. Freezing inlines the
+// weights as constants (after the hash check and dtype conversion); measured ~5-10% faster for
+// SevenNet-0 and MACE on CPU. UMLIP_JIT_FREEZE=0 turns it off.
+torch::jit::Module frozen(const torch::jit::Module &module)
+{
   const char *freeze_env = std::getenv("UMLIP_JIT_FREEZE");
   if (!(freeze_env && std::string(freeze_env) == "0")) {
     try {
@@ -125,6 +118,25 @@ torch::jit::Module prepare_module(torch::jit::Module module, const std::string &
     }
   }
   return module;
+}
+
+// The stage modules of a layered file (the ModuleList "stages", in order), each frozen.
+std::vector<torch::jit::Module> stage_modules(const torch::jit::Module &module,
+                                              const ModelInfo &info)
+{
+  std::vector<torch::jit::Module> stages;
+  try {
+    const torch::jit::Module list = module.attr("stages").toModule();
+    for (const auto &child : list.named_children()) stages.push_back(frozen(child.value));
+  } catch (const std::exception &) {
+    stages.clear();
+  }
+  if (stages.size() != info.stages.size() || stages.empty())
+    throw std::invalid_argument("model file '" + info.path + "' lists " +
+                                std::to_string(info.stages.size()) + " stages in its metadata "
+                                "but holds " + std::to_string(stages.size()) +
+                                " in its module list 'stages'");
+  return stages;
 }
 
 // Throws std::invalid_argument for a graph the model cannot be called on: n_local out of range,
@@ -198,11 +210,6 @@ ModelOutputs call_model(torch::jit::Module &module, std::vector<torch::jit::IVal
 {
   ModelOutputs out;
   try {
-    // TorchScript's profiling executor re-optimises for new input shapes, and in MD the number
-    // of edges changes every step: its first calls cost 3-5x the steady state and steady state
-    // was not faster (measured on SevenNet-0 and MACE). Run our graphs unoptimised; the guard
-    // restores the process-wide setting for other TorchScript users in the process.
-    // UMLIP_JIT_OPTIMIZE=1 keeps torch's default.
     ExecutorGuard guard;
     const auto t0 = std::chrono::steady_clock::now();
     auto result = module.forward(std::move(inputs)).toGenericDict();
@@ -249,6 +256,8 @@ struct Model::Impl {
   torch::Device device{torch::kCPU};
   torch::ScalarType dtype = torch::kFloat64;
   std::vector<int64_t> species_of_z;
+  std::unique_ptr<StagedModule> staged;    // layered files only
+  ModelOptions options;
 };
 
 Model::~Model() = default;
@@ -262,7 +271,24 @@ Model::Model(const std::string &path, const ModelOptions &options) : impl_(new I
   impl_->dtype = choose_dtype(options, impl_->info);
   impl_->device = parse_device(options.device, options.local_rank);
   set_num_threads(options.num_threads);
-  impl_->module = prepare_module(file.module, impl_->info.file_dtype, impl_->dtype, impl_->device);
+  convert_module(file.module, impl_->info.file_dtype, impl_->dtype, impl_->device);
+  impl_->module = frozen(file.module);
+  impl_->options = options;
+  if (!impl_->info.stages.empty())
+    impl_->staged = std::make_unique<StagedModule>(stage_modules(file.module, impl_->info),
+                                                   impl_->info.stages, impl_->dtype,
+                                                   impl_->device);
+  else if (options.stages == 1 || options.recompute == 1)
+    throw std::invalid_argument("model file '" + path + "' has no layered form (contract 1.2 "
+                                "stages), which stage-by-stage evaluation and recomputation "
+                                "need; re-export it with this umlip");
+}
+
+bool Model::layered() const { return impl_->staged != nullptr; }
+
+int Model::max_exchange_width() const
+{
+  return impl_->staged ? impl_->staged->max_exchange_width() : 0;
 }
 
 const ModelInfo &Model::info() const { return impl_->info; }
@@ -289,20 +315,48 @@ std::vector<int64_t> Model::species_of(const int *numbers, int64_t n) const
   return out;
 }
 
-Evaluation Model::evaluate(const GraphInput &g, bool atom_virial)
+Evaluation Model::evaluate(const GraphInput &g, bool atom_virial, HaloExchange *halo)
 {
+  const ModelOptions &opt = impl_->options;
+  if (halo && (!impl_->staged || opt.stages == 0))
+    throw std::invalid_argument("a halo exchange (ghost layer) needs stage-by-stage evaluation "
+                                "of a layered model file; '" + impl_->info.path + "' is " +
+                                (impl_->staged ? "set to whole-model evaluation"
+                                               : "not layered: re-export it with this umlip"));
   check_graph(g, static_cast<int64_t>(impl_->info.atomic_numbers.size()));
   Evaluation out;
   out.n_edges = g.n_edges;
   out.forces.assign(3 * g.n_nodes, 0.0);
   if (atom_virial) out.atom_virial.assign(9 * g.n_nodes, 0.0);
-  if (g.n_nodes == 0) return out;
+  const bool recompute =
+      impl_->staged &&
+      (opt.recompute == 1 || (opt.recompute == -1 && g.n_edges >= opt.recompute_min_edges));
+  const bool staged = impl_->staged && (halo || opt.stages == 1 || recompute);
+  if (g.n_nodes == 0 && !halo) return out;
 
-  const ModelOutputs model_out = call_model(
-      impl_->module, forward_inputs(g, impl_->dtype, impl_->device), g.n_nodes, g.n_edges);
-  out.model_seconds = model_out.seconds;
-  sum_local_energies(model_out.energies.data_ptr<double>(), g.n_local, out);
-  reduce_edge_gradients(g, model_out.edge_grad.data_ptr<double>(), out.forces.data(), out.virial,
+  const auto t0 = std::chrono::steady_clock::now();
+  torch::Tensor energies, edge_grad;
+  if (staged) {
+    StagedOutputs so = impl_->staged->run(g, halo, recompute);
+    out.staged = true;
+    out.recomputed = recompute;
+    out.halo_doubles = so.halo_doubles;
+    out.halo_seconds = so.halo_seconds;
+    if (g.n_local == 0) return out;
+    energies = so.energies;
+    edge_grad = so.edge_grad;
+    out.model_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() -
+        so.halo_seconds;
+  } else {
+    ModelOutputs mo = call_model(impl_->module, forward_inputs(g, impl_->dtype, impl_->device),
+                                 g.n_nodes, g.n_edges);
+    out.model_seconds = mo.seconds;
+    energies = mo.energies;
+    edge_grad = mo.edge_grad;
+  }
+  sum_local_energies(energies.data_ptr<double>(), g.n_local, out);
+  reduce_edge_gradients(g, edge_grad.data_ptr<double>(), out.forces.data(), out.virial,
                         atom_virial ? out.atom_virial.data() : nullptr);
   return out;
 }

@@ -2,7 +2,8 @@
 message-passing model (umlip.families.analytic: H, Cu; cutoff 4 Å; 2 layers), over
 
     structure {cubic, triclinic, slab (p p f), small cell (< 2 cutoffs), empty rank}
-    x dtype {float32, float64} x MPI ranks {1, 2, 3} x ghost {graph, replicate} x prune {yes, no}
+    x dtype {float32, float64} x MPI ranks {1, 2, 3, 4} x ghost {graph, replicate, layer}
+    x prune {yes, no}
 
 Each combination is its own test; all cases of one rank count run in one mpirun launch. The
 reference is UMLIPCalculator on the same file, in the same dtype, at the positions LAMMPS
@@ -32,9 +33,9 @@ from umlip.units import virial_to_lammps
 STRUCTURES = {"cubic": cubic, "triclinic": triclinic, "slab": slab, "small_cell": small_cell,
               "empty_rank": empty_rank}
 DTYPES = ("float32", "float64")
-GHOSTS = ("graph", "replicate")
+GHOSTS = ("graph", "replicate", "layer")
 PRUNE = ("yes", "no")
-RANKS = (1, 2, 3)
+RANKS = (1, 2, 3, 4)
 COMBOS = list(itertools.product(STRUCTURES, DTYPES, GHOSTS, PRUNE))
 
 #: absolute (float64) and relative-to-scale (float32) tolerances

@@ -16,12 +16,20 @@ namespace umlip {
 
 // Major/minor version of the model contract this engine implements.
 constexpr int kContractMajor = 1;
-constexpr int kContractMinor = 1;
+constexpr int kContractMinor = 2;
 
 // Thrown when a model file does not exist (maps to FileNotFoundError in Python).
 class FileNotFound : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
+};
+
+// One stage of a layered model file (contract 1.2, docs/model-contract.md section 7).
+struct StageInfo {
+  std::string name;       // "embedding", "layer_1", ..., "readout"
+  int width = 0;          // width of the node features the stage returns
+  bool exchange = false;  // the stage reads its neighbours' input features: ghost rows of its
+                          // input must be their owners' rows (halo exchange before it)
 };
 
 struct ModelInfo {
@@ -41,6 +49,7 @@ struct ModelInfo {
   std::string length_unit;               // "angstrom"
   std::string content_hash;              // "sha256:<hex>" over parameters and buffers
   std::string metadata_json;             // the raw umlip.json text
+  std::vector<StageInfo> stages;         // empty: a whole-model file (no layered form)
 };
 
 struct ModelOptions {
@@ -51,6 +60,44 @@ struct ModelOptions {
   int num_threads = 0;           // >0: set torch's intra-op thread count; 0: leave as is
   bool verify_hash = true;       // recompute and check the content hash at load
   bool require_verified_dtype = true;    // refuse a dtype the exporter did not verify
+  // Layered files only: evaluate stage by stage (1), call the whole-model forward (0), or
+  // choose (-1: stages when a halo exchange is given or recomputation is on).
+  int stages = -1;
+  // Layer-wise recomputation (layered files): keep only each stage's input in the forward
+  // pass and recompute the stage's activations in the backward pass, so peak memory is about
+  // one stage's instead of all of them, for about one more forward pass of time. 1 on, 0 off,
+  // -1 on for graphs of at least recompute_min_edges edges.
+  int recompute = -1;
+  int64_t recompute_min_edges = 100000;
+};
+
+// The halo exchange of a layered evaluation over domain-decomposed nodes: nodes
+// 0..n_local-1 are owned, the others are ghost copies of atoms owned elsewhere (another rank,
+// or a periodic image of an owned atom). The engine calls these collectively, in the same
+// order with the same widths on every rank (also on ranks with no nodes), on row-major
+// n_nodes x width buffers of float64.
+class HaloExchange {
+ public:
+  virtual ~HaloExchange() = default;
+  // Set every ghost row of `rows` to its owner's row.
+  virtual void forward(double *rows, int width) = 0;
+  // Add every ghost row of `rows` into its owner's row (summing all copies of an atom), then
+  // set the ghost rows to zero: the adjoint of forward().
+  virtual void reverse(double *rows, int width) = 0;
+};
+
+// The halo exchange of a graph whose ghosts are copies of its own owned nodes (one process:
+// periodic images as separate ghost nodes). owner[k] is the owned node that ghost node
+// n_local + k copies.
+class OwnerMapExchange : public HaloExchange {
+ public:
+  OwnerMapExchange(int64_t n_local, std::vector<int64_t> owner);
+  void forward(double *rows, int width) override;
+  void reverse(double *rows, int width) override;
+
+ private:
+  int64_t n_local_;
+  std::vector<int64_t> owner_;
 };
 
 // A graph as the model contract sees it. Nodes 0..n_local-1 are the atoms whose energies are
@@ -75,6 +122,10 @@ struct Evaluation {
   std::vector<double> atom_virial;      // n_nodes x 9 [eV] when requested (half of each edge
                                         // to each end); sums to `virial`
   int64_t n_edges = 0;
+  bool staged = false;                  // evaluated stage by stage (layered file)
+  bool recomputed = false;              // with layer-wise recomputation
+  int64_t halo_doubles = 0;             // float64 values this rank passed to halo exchanges
+  double halo_seconds = 0.0;            // wall time inside the halo exchanges
   double model_seconds = 0.0;           // wall time of the TorchScript call (forward, which
                                         // includes the backward pass to the edge vectors)
 };
@@ -95,7 +146,16 @@ class Model {
   int64_t species_of(int atomic_number) const;
   std::vector<int64_t> species_of(const int *atomic_numbers, int64_t n) const;
 
-  Evaluation evaluate(const GraphInput &graph, bool atom_virial = false);
+  // Energy, forces and virials of the local nodes of `graph`. With `halo`, a layered file is
+  // evaluated stage by stage with ghost rows refreshed through it (LAMMPS ghost layer): every
+  // rank must call this, even with no nodes, so that the exchanges match.
+  Evaluation evaluate(const GraphInput &graph, bool atom_virial = false,
+                      HaloExchange *halo = nullptr);
+
+  // True for a layered file (metadata "stages").
+  bool layered() const;
+  // Largest feature width any halo exchange of this model carries (0 if none).
+  int max_exchange_width() const;
 
  private:
   struct Impl;

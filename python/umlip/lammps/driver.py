@@ -32,8 +32,8 @@ import numpy as np
 #: what ``compute ID all pair umlip`` holds, in order (docs/pair_umlip.rst, "Statistics")
 PAIR_STATISTICS = ("mode", "local_atoms", "foreign_ghost_nodes", "edges", "largest_graph_nodes",
                    "force_calls", "pair_seconds", "model_seconds", "candidate_builds",
-                   "auto_largest_graph_nodes")
-GHOST_MODES = {1: "graph", 2: "replicate"}
+                   "auto_largest_graph_nodes", "halo_bytes", "halo_seconds")
+GHOST_MODES = {1: "graph", 2: "replicate", 3: "layer"}
 
 
 def case_from_atoms(atoms, name: str = "", **extra) -> Dict[str, Any]:
