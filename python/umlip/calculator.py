@@ -1,7 +1,7 @@
 """ASE calculator on the umlip engine."""
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Union
 
 import numpy as np
 from ase.calculators.calculator import Calculator, PropertyNotImplementedError, all_changes
@@ -24,6 +24,10 @@ class UMLIPCalculator(Calculator):
         ``"float32"`` or ``"float64"``; default: the model file's dtype.
     num_threads : int, optional
         torch intra-op threads; default: torch's own setting.
+    recompute : bool or "auto"
+        Layer-wise recomputation for layered model files: peak memory of about one
+        message-passing layer instead of all, for about one more forward pass of time; "auto"
+        switches it on for graphs of at least 100000 edges. Same numbers either way.
 
     Properties
     ----------
@@ -41,11 +45,13 @@ class UMLIPCalculator(Calculator):
     nolabel = True
 
     def __init__(self, model: PathLike = DEFAULT_MODEL, device: str = "cpu",
-                 dtype: Optional[str] = None, num_threads: Optional[int] = None, **kwargs):
+                 dtype: Optional[str] = None, num_threads: Optional[int] = None,
+                 recompute: Union[bool, str] = "auto", **kwargs):
         super().__init__(**kwargs)
-        self.model = load_model(model, device=device, dtype=dtype, num_threads=num_threads)
+        self.model = load_model(model, device=device, dtype=dtype, num_threads=num_threads,
+                                recompute=recompute)
         self.parameters.update(model=str(model), device=device, dtype=self.model.dtype,
-                               num_threads=num_threads)
+                               num_threads=num_threads, recompute=recompute)
 
     def calculate(self, atoms=None, properties: Sequence[str] = ("energy",),
                   system_changes=all_changes):

@@ -147,9 +147,17 @@ def self_check(
     """Compare the saved file, evaluated by the engine in the file's dtype, with the family's
     own calculator (``reference(atoms) -> {"energy", "forces"}``), and try the other dtype.
 
-    Raises ExportError if the file does not reproduce the family's numbers; records the result
-    and the verified dtypes in ``metadata`` (the caller saves again).
+    Raises ExportError if the file does not reproduce the family's numbers, and removes the
+    file; records the result and the verified dtypes in ``metadata`` (the caller saves again).
     """
+    try:
+        return _self_check(path, metadata, reference, reference_label, other_dtype)
+    except ExportError:
+        Path(path).unlink(missing_ok=True)
+        raise
+
+
+def _self_check(path, metadata, reference, reference_label, other_dtype):
     from umlip import engine
 
     dtype = metadata["dtype"]
@@ -183,6 +191,8 @@ def self_check(
         "max_abs_dF": worst_f,
         "structures": len(structures),
     }
+    if metadata.get("stages"):
+        result["layered"] = check_stages(path, structures, ours_by_structure, tol_e, tol_f)
     dtypes = [dtype]
     if other_dtype:
         try:
@@ -200,3 +210,39 @@ def self_check(
     metadata["dtypes"] = sorted(dtypes)
     metadata["self_check"] = result
     return result
+
+
+def check_stages(path: str | os.PathLike, structures, whole_results, tol_e: float,
+                 tol_f: float) -> Dict[str, Any]:
+    """The layered form of ``path`` (docs/model-contract.md, section 6) against its whole-model
+    forward ``whole_results`` (engine ``compute`` on ``structures``): the stages evaluated on
+    the one-rank ghost-layer graph, with the halo exchange, must give the same energy and forces.
+    A stage that reads neighbour features without saying ``exchange`` fails here.
+
+    Raises ExportError on a mismatch; returns the largest deviations.
+    """
+    from umlip import engine
+    from umlip.families.layered import ghost_layer_graph
+
+    model = engine.Model(str(path))
+    worst_e = worst_f = 0.0
+    checked = 0
+    for atoms, whole in zip(structures, whole_results):
+        if not any(atoms.pbc):
+            continue    # no periodic images, no ghosts: nothing to exchange
+        g = ghost_layer_graph(atoms, model.cutoff)
+        species = np.array([model.species_of(int(z)) for z in atoms.numbers])[g["node_atom"]]
+        out = model.evaluate_graph(g["positions"], species, g["edge_index"], g["edge_vec"],
+                                   g["n_local"], ghost_owner=g["owner"])
+        forces = np.zeros((len(atoms), 3))
+        np.add.at(forces, g["node_atom"], out["forces"])
+        worst_e = max(worst_e, abs(out["energy"] - whole["energy"]) / len(atoms))
+        worst_f = max(worst_f, float(np.max(np.abs(forces - whole["forces"]))))
+        checked += 1
+    if not (worst_e <= tol_e and worst_f <= tol_f):
+        raise ExportError(
+            f"the stages of the exported model, run with the halo exchange on a ghost-layer "
+            f"graph, do not reproduce its whole-model forward: max |dE| = {worst_e:.3g} eV/atom, "
+            f"max |dF| = {worst_f:.3g} eV/Å (a stage that reads neighbour features must say "
+            f"exchange); refusing to write it")
+    return {"max_abs_dE_per_atom": worst_e, "max_abs_dF": worst_f, "structures": checked}

@@ -77,7 +77,7 @@ def resolve(model: PathLike) -> Path:
 
 
 def load_model(model: PathLike = DEFAULT_MODEL, device: str = "cpu", dtype: Optional[str] = None,
-               num_threads: Optional[int] = None):
+               num_threads: Optional[int] = None, recompute: Union[str, bool] = "auto"):
     """Load a model file or name with the engine; returns ``umlip.engine.Model``.
 
     Parameters
@@ -86,8 +86,15 @@ def load_model(model: PathLike = DEFAULT_MODEL, device: str = "cpu", dtype: Opti
     device : "cpu", "cuda" or "cuda:N" (CUDA paths are untested: no GPU in our CI)
     dtype : "float32", "float64" or None for the file's own dtype
     num_threads : torch intra-op threads for this process (None: leave torch's setting)
+    recompute : layer-wise recomputation of layered files (keep each stage's input only and
+        recompute its activations in the backward pass: peak memory of about one layer, for
+        about one more forward pass of time): True, False, or "auto" (on for graphs of at
+        least 100000 edges)
     """
     from umlip import engine
 
+    if recompute not in ("auto", True, False):
+        raise ValueError(f"recompute must be True, False or 'auto', not {recompute!r}")
     path = resolve(model)
-    return engine.Model(str(path), device=device, dtype=dtype, num_threads=num_threads or 0)
+    return engine.Model(str(path), device=device, dtype=dtype, num_threads=num_threads or 0,
+                        recompute=-1 if recompute == "auto" else int(recompute))

@@ -1,5 +1,5 @@
 """The engine's stage-by-stage evaluation of layered model files (docs/model-contract.md,
-section 7) on the analytic model (H, C, O, Cu; 3 layers, so two exchanges matter):
+section 6) on the analytic model (H, C, O, Cu; 3 layers, so two exchanges matter):
 
 - stages composed by the engine = the file's whole-model forward (fp64 to round-off);
 - layer-wise recomputation on = off (identical numbers);
@@ -135,3 +135,36 @@ def test_refusals_name_the_fix(layered_file, tmp_path):
                      lambda meta: meta["stages"].append(dict(meta["stages"][-1])))
     with pytest.raises(ValueError, match="stages"):
         engine.Model(broken)
+
+
+def test_calculator_recompute_option_gives_identical_results(layered_file):
+    from umlip import UMLIPCalculator
+
+    atoms = structures.triclinic()
+    results = []
+    for recompute in (True, False):
+        atoms.calc = UMLIPCalculator(layered_file, recompute=recompute)
+        results.append((atoms.get_potential_energy(), atoms.get_forces(), atoms.get_stress()))
+    # recompute=True runs the stages, False the whole forward: the same to round-off
+    assert abs(results[0][0] - results[1][0]) <= 1e-10
+    np.testing.assert_allclose(results[0][1], results[1][1], rtol=0, atol=1e-10)
+    np.testing.assert_allclose(results[0][2], results[1][2], rtol=0, atol=1e-12)
+    with pytest.raises(ValueError, match="recompute must be"):
+        UMLIPCalculator(layered_file, recompute="sometimes")
+
+
+def test_export_refuses_a_stage_that_reads_neighbours_without_exchange(tmp_path, monkeypatch):
+    """The exporters' self-check runs the stages with the halo exchange on a ghost-layer graph:
+    a layer flagged as not exchanging its input is caught before the file is written."""
+    from umlip.contract import ExportError
+    from umlip.families import analytic
+
+    honest = analytic.AnalyticModel.stage_metadata
+
+    def no_exchange(self):
+        return [dict(s, exchange=False) for s in honest(self)]
+
+    monkeypatch.setattr(analytic.AnalyticModel, "stage_metadata", no_exchange)
+    with pytest.raises(ExportError, match="must say exchange"):
+        export_analytic(str(tmp_path / "bad.pt"), ("H", "Cu"), num_layers=3)
+    assert not (tmp_path / "bad.pt").exists()

@@ -109,7 +109,7 @@ run 150
 
 @pytest.mark.mpi
 @pytest.mark.parametrize("extra,ranks", [("ghost graph", 3), ("ghost replicate", 2),
-                                         ("", 2)])
+                                         ("", 2), ("ghost layer", 2), ("ghost layer", 4)])
 def test_serial_and_mpi_trajectories_agree(tmp_path, analytic_model, extra, ranks):
     """A hot 55-atom Cu cluster, 150 steps of 1 fs with reneighbouring (skin 0.2 Å) and atoms
     migrating between subdomains: serial and MPI trajectories agree to round-off growth

@@ -1,54 +1,15 @@
-"""The graph of LAMMPS ``ghost layer`` on one rank, built from an ASE Atoms object, and the
-layered contract evaluated on it in plain torch (autograd through the halo exchange), as an
+"""The layered contract evaluated in plain torch on the one-rank ghost-layer graph
+(umlip.families.layered.ghost_layer_graph), with autograd through the halo exchange: an
 independent reference for the engine's staged evaluation and for exporters' stage flags.
-
-On one rank LAMMPS's ghost atoms are periodic images of local atoms. In ``ghost layer`` mode
-every ghost within one cutoff is a node of its own; only local atoms receive messages, and
-before each stage that reads neighbour features the ghost rows are replaced by their owners'
-rows. If a stage read neighbour features without that exchange, the ghost rows would be wrong
-(ghosts have no incoming edges) and the energy would differ from the whole-model evaluation.
 """
 from __future__ import annotations
 
-from typing import Dict, List, Tuple
+from typing import Dict
 
 import numpy as np
 import torch
 
-
-def ghost_layer_graph(atoms, cutoff: float) -> Dict[str, np.ndarray]:
-    """Nodes = the atoms of ``atoms`` then one ghost per periodic image that some atom has
-    within ``cutoff``; edges (i, j) from every local atom i to all its neighbours.
-
-    Returns positions (N, 3), node_atom (N,) index of the atom each node images, owner
-    (N - n,) the same for the ghost rows, edge_index (2, E), edge_vec (E, 3), n_local.
-    """
-    from ase.neighborlist import neighbor_list
-
-    n = len(atoms)
-    i, j, S = neighbor_list("ijS", atoms, cutoff)
-    cell = atoms.cell.array
-    ghosts: Dict[Tuple[int, int, int, int], int] = {}
-    node_atom: List[int] = list(range(n))
-    positions: List[np.ndarray] = [p for p in atoms.positions]
-    jj = np.empty(len(i), dtype=np.int64)
-    for e in range(len(i)):
-        s = tuple(int(v) for v in S[e])
-        if s == (0, 0, 0):
-            jj[e] = j[e]
-            continue
-        key = (int(j[e]),) + s
-        if key not in ghosts:
-            ghosts[key] = len(node_atom)
-            node_atom.append(int(j[e]))
-            positions.append(atoms.positions[j[e]] + np.asarray(s) @ cell)
-        jj[e] = ghosts[key]
-    pos = np.array(positions).reshape(-1, 3)
-    edge_index = np.stack([i.astype(np.int64), jj])
-    vec = pos[jj] - pos[i]
-    node_atom_arr = np.array(node_atom, dtype=np.int64)
-    return {"positions": pos, "node_atom": node_atom_arr, "owner": node_atom_arr[n:],
-            "edge_index": edge_index, "edge_vec": vec, "n_local": n}
+from umlip.families.layered import ghost_layer_graph  # noqa: F401  (tests import it from here)
 
 
 def staged_reference(model_file: str, species: np.ndarray, graph: Dict[str, np.ndarray],

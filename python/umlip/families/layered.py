@@ -1,4 +1,4 @@
-"""The layered form of the model contract (docs/model-contract.md, section 7): a model as a
+"""The layered form of the model contract (docs/model-contract.md, section 6): a model as a
 sequence of stages, so that the engine can run them one at a time, refresh the ghost rows of
 the node features between them (LAMMPS ``ghost layer``: a halo exchange per layer over MPI
 ranks), and recompute a stage's activations in the backward pass instead of keeping them.
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Sequence, Tuple
 
+import numpy as np
 import torch
 
 from umlip.families.contract_forward import contract_outputs, edge_vectors
@@ -63,3 +64,45 @@ def stage_metadata(names: Sequence[str], widths: Sequence[int],
         raise ValueError("the first stage has no input features to exchange")
     return [{"name": str(n), "width": int(w), "exchange": bool(x)}
             for n, w, x in zip(names, widths, exchange)]
+
+
+def ghost_layer_graph(atoms, cutoff: float) -> Dict[str, np.ndarray]:
+    """The graph of LAMMPS ``ghost layer`` on one rank, from an ASE Atoms object.
+
+    On one rank LAMMPS's ghost atoms are periodic images of local atoms; in ``ghost layer``
+    every ghost within one cutoff is a node of its own, and only local atoms receive messages.
+    Before each stage that reads neighbour features the ghost rows must be their owners' rows:
+    ghosts have no incoming edges, so without the exchange their features would be wrong.
+
+    Nodes = the atoms of ``atoms`` then one ghost per periodic image that some atom has
+    within ``cutoff``; edges (i, j) from every local atom i to all its neighbours.
+
+    Returns positions (N, 3), node_atom (N,) index of the atom each node images, owner
+    (N - n,) the same for the ghost rows, edge_index (2, E), edge_vec (E, 3), n_local.
+    """
+    from ase.neighborlist import neighbor_list
+
+    n = len(atoms)
+    i, j, S = neighbor_list("ijS", atoms, cutoff)
+    cell = atoms.cell.array
+    ghosts: Dict[Tuple[int, int, int, int], int] = {}
+    node_atom: List[int] = list(range(n))
+    positions: List[np.ndarray] = [p for p in atoms.positions]
+    jj = np.empty(len(i), dtype=np.int64)
+    for e in range(len(i)):
+        s = tuple(int(v) for v in S[e])
+        if s == (0, 0, 0):
+            jj[e] = j[e]
+            continue
+        key = (int(j[e]),) + s
+        if key not in ghosts:
+            ghosts[key] = len(node_atom)
+            node_atom.append(int(j[e]))
+            positions.append(atoms.positions[j[e]] + np.asarray(s) @ cell)
+        jj[e] = ghosts[key]
+    pos = np.array(positions).reshape(-1, 3)
+    edge_index = np.stack([i.astype(np.int64), jj])
+    vec = pos[jj] - pos[i]
+    node_atom_arr = np.array(node_atom, dtype=np.int64)
+    return {"positions": pos, "node_atom": node_atom_arr, "owner": node_atom_arr[n:],
+            "edge_index": edge_index, "edge_vec": vec, "n_local": n}

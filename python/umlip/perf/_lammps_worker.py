@@ -1,5 +1,6 @@
 """Worker for lammps.py: one LAMMPS run (possibly under mpirun) through umlip.lammps.driver,
-printed as one JSON line by rank 0 with pair style umlip's own statistics (compute pair).
+printed as one JSON line per rank (rank 0's with pair style umlip's own statistics, from compute
+pair; every rank's with its peak memory).
 With --raw it also times, in the same process, the raw model call (TorchScript forward, which
 includes the backward pass to the edge vectors) on the identical graph."""
 from __future__ import annotations
@@ -49,6 +50,8 @@ def main(argv=None) -> int:
     p.add_argument("--steps", type=int, default=5)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--ghost", default="auto")
+    p.add_argument("--recompute", default="auto", choices=("auto", "yes", "no"))
+    p.add_argument("--warmup", type=int, default=2, help="MD steps before the timed run")
     p.add_argument("--raw", action="store_true")
     args = p.parse_args(argv)
 
@@ -66,14 +69,14 @@ def main(argv=None) -> int:
     atoms.rattle(0.03, seed=4567)
     atoms.wrap()
     setup_case(lmp, case_from_atoms(atoms, "perf"), args.model, args.dtype,
-               f"threads {args.threads} ghost {args.ghost}")
+               f"threads {args.threads} ghost {args.ghost} recompute {args.recompute}")
     lmp.commands_string("""
 velocity all create 300.0 12345 mom yes rot yes dist gaussian
 fix 1 all nve
 timestep 0.001
 thermo 1000
 """)
-    lmp.command("run 2")    # setup + warm-up
+    lmp.command(f"run {args.warmup}")    # setup + warm-up
     t0 = time.perf_counter()
     lmp.command(f"run {args.steps} pre no post no")
     step_ms = 1000 * (time.perf_counter() - t0) / args.steps
@@ -86,8 +89,10 @@ thermo 1000
               "graph_edges_all_ranks": int(stats["edges"])}
     if stats["auto_largest_graph_nodes"] > 0:
         result["largest_graph_nodes"] = int(stats["auto_largest_graph_nodes"])
-    if stats["ghost_mode"] == "graph":
+    if stats["ghost_mode"] in ("graph", "layer"):
         result["ghost_nodes_per_local"] = stats["foreign_ghost_nodes"] / natoms
+    if stats["ghost_mode"] == "layer":
+        result["halo_bytes_per_step"] = stats["halo_bytes"]
     x = np.array(lmp.gather_atoms("x", 1, 3)).reshape(natoms, 3)
     box = lmp.extract_box()
     cell = np.diag(np.array(box[1]) - np.array(box[0]))
@@ -100,8 +105,9 @@ thermo 1000
         result["edges"] = len(engine.neighbor_list(x, cell, np.array([True] * 3), cutoff)[0])
     lmp.close()
     result["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
-    if mpi_rank() == 0:
-        print(json.dumps(result), flush=True)
+    # every rank reports (its peak memory); the caller reads rank 0's line for the rest
+    result["rank"] = mpi_rank()
+    print(json.dumps(result), flush=True)
     return 0
 
 if __name__ == "__main__":

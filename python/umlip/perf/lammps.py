@@ -1,6 +1,6 @@
 """Benchmark: pair style umlip in LAMMPS against the raw model call, and MPI ranks vs threads.
 
-    python -m umlip.perf.lammps [--quick] [--part all|serial|parallel]
+    python -m umlip.perf.lammps [--quick] [--part all|serial|parallel|layer]
 
 Part 1 (serial): for SevenNet-0 (float32) and a small 2-layer MACE (float64, built by
 mace-torch), on bulk Cu of ~64, 512, 2048 and 8192 atoms: time per MD step in LAMMPS (NVE,
@@ -20,6 +20,12 @@ atoms (16 x 16 x 8 fcc cells: LAMMPS cuts x, so each rank owns a 29 Å thick sla
 SevenNet-0 at 512 atoms (its 5 x 5 A ghost shell makes the graph
 of each rank larger than the whole system, so auto picks replicate; the graph size it would
 have needed is printed).
+
+Part 3 (layer): the per-layer halo exchange (`ghost layer`, one-cutoff ghost shell) at 2 ranks
+x 1 thread against 1 rank x 1 thread, for SevenNet-0 float32 at 512, 2048 and 8192 atoms and
+the 2-layer MACE float32 at 8192 atoms: ms per step, 2-rank efficiency, ghosts per local atom,
+bytes exchanged per step and peak memory per rank (layer-wise recomputation switches on by
+itself above 100000 edges per rank, which is what lets SevenNet-0 run 8192 atoms on one rank).
 """
 from __future__ import annotations
 
@@ -63,10 +69,13 @@ def small_mace(cache: Path) -> str:
     return str(out)
 
 
-def run_worker(model, dtype, dims, steps, threads=1, ranks=1, ghost="auto", raw=False):
+def run_worker(model, dtype, dims, steps, threads=1, ranks=1, ghost="auto", raw=False,
+               warmup=2, recompute="auto"):
+    """One worker run; rank 0's result, with peak_rss_gb the largest of any rank."""
     cmd = [sys.executable, "-m", "umlip.perf._lammps_worker", "--model", model,
            "--dtype", dtype, "--dims", *map(str, dims), "--steps", str(steps),
-           "--threads", str(threads), "--ghost", ghost]
+           "--threads", str(threads), "--ghost", ghost, "--warmup", str(warmup),
+           "--recompute", recompute]
     if raw:
         cmd.append("--raw")
     if ranks > 1:
@@ -75,7 +84,10 @@ def run_worker(model, dtype, dims, steps, threads=1, ranks=1, ghost="auto", raw=
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         return {"error": (proc.stderr or proc.stdout).strip().splitlines()[-1:]}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    lines = [json.loads(ln) for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    result = next(r for r in lines if r.get("rank", 0) == 0)
+    result["peak_rss_gb"] = max(r["peak_rss_gb"] for r in lines)
+    return result
 
 
 def serial_part(models, sizes, budget):
@@ -139,10 +151,35 @@ def parallel_part(runs):
     return rows
 
 
+LAYER_RUNS = [("SevenNet-0", "float32", 512), ("SevenNet-0", "float32", 2048),
+              ("SevenNet-0", "float32", 8192), ("MACE 2-layer", "float32", 8192)]
+
+
+def layer_part(files, runs, budget):
+    """Table 3: per-layer halo exchange (ghost layer) at 2 ranks vs 1 rank, one timed step
+    after setup (these graphs take seconds to minutes per step)."""
+    rows = []
+    for label, dtype, n in runs:
+        t11 = run_worker(files[label], dtype, SIZES[n], 1, warmup=0)
+        t21 = run_worker(files[label], dtype, SIZES[n], 1, ranks=2, ghost="layer", warmup=0)
+        if "error" in t11 or "error" in t21:
+            rows.append([f"{label} {dtype}", n, "-", "-", "-", "-", "-", "-",
+                         f"failed: {t11.get('error')} {t21.get('error')}"])
+            continue
+        eff = t11["step_ms"] / (2 * t21["step_ms"])
+        rows.append([f"{label} {dtype}", f"{t11['atoms']} {'x'.join(map(str, SIZES[n]))}",
+                     f"{t11['step_ms']:.0f}", f"{t21['step_ms']:.0f}", f"{100 * eff:.0f}%",
+                     f"{t21.get('ghost_nodes_per_local', float('nan')):.2f}",
+                     f"{t21.get('halo_bytes_per_step', 0) / 1e6:.1f}",
+                     f"{t11['peak_rss_gb']:.1f} / {t21['peak_rss_gb']:.1f}", t11["mode"]])
+        print(f"{label} ghost layer at {t11['atoms']} atoms done", flush=True)
+    return rows
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="64 and 512 atoms only")
-    p.add_argument("--part", choices=("all", "serial", "parallel"), default="all")
+    p.add_argument("--part", choices=("all", "serial", "parallel", "layer"), default="all")
     args = p.parse_args(argv)
     from umlip.models import cache_dir, resolve
 
@@ -154,9 +191,12 @@ def main(argv=None) -> int:
     sizes = [64, 512] if args.quick else list(SERIAL_SIZES)
     budget = 0.8 * mem_total_gb()
 
-    rows = serial_part(models, sizes, budget) if args.part != "parallel" else None
-    par_rows = None
-    if args.part != "serial":
+    rows = serial_part(models, sizes, budget) if args.part in ("all", "serial") else None
+    par_rows = layer_rows = None
+    if args.part in ("all", "layer"):
+        runs = LAYER_RUNS[:1] + [("MACE 2-layer", "float32", 512)] if args.quick else LAYER_RUNS
+        layer_rows = layer_part({"SevenNet-0": sevenn, "MACE 2-layer": mace}, runs, budget)
+    if args.part in ("all", "parallel"):
         runs = [("SevenNet-0", sevenn, "float32", 512), ("MACE 2-layer", mace, "float32", 512)]
         if not args.quick:
             runs[1:] = [("MACE 2-layer", mace, "float32", n) for n in (8192, 16384)]
@@ -178,6 +218,16 @@ def main(argv=None) -> int:
         print(fmt_table(par_rows, ["model", "atoms fcc cells", "1x1", "1x2", "2x1",
                                    "2-thread speed-up", "2-rank eff.", "mode", "ghosts/local",
                                    "edges 2x1/1x1", "peak RSS GB"]))
+    if layer_rows is not None:
+        print()
+        print("ghost layer (per-layer halo exchange, one-cutoff ghost shell): ms per MD step at "
+              "1 rank x 1 thread (default mode, layer-wise recomputation auto) and 2 ranks x 1 "
+              "thread (ghost layer); 2-rank efficiency = T(1x1) / (2 T(2x1)); LAMMPS ghosts per "
+              "local atom at 2 ranks; MB through the halo exchanges per step (both ranks, both "
+              "directions); peak RSS of the 1x1 process / of the larger 2x1 rank")
+        print(fmt_table(layer_rows, ["model", "atoms fcc cells", "1x1 ms", "2x1 ms",
+                                     "2-rank eff.", "ghosts/local", "halo MB/step",
+                                     "peak RSS GB", "1x1 mode"]))
     return 0
 
 
