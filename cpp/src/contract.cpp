@@ -54,7 +54,7 @@ void parse_contract_version(ModelInfo &info)
         "umlip or install a matching umlip");
 }
 
-// The "stages" field of a layered file (section 7): name, width and exchange of each stage.
+// The "stages" field of a layered file (section 6): name, width and exchange of each stage.
 void read_stages(const Json &stages, ModelInfo &info)
 {
   for (const auto &st : stages.as_array()) {

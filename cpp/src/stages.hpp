@@ -1,4 +1,4 @@
-// Stage-by-stage evaluation of a layered model file (docs/model-contract.md, section 7): the
+// Stage-by-stage evaluation of a layered model file (docs/model-contract.md, section 6): the
 // forward pass runs the stages in order, refreshing ghost rows of the node features through a
 // HaloExchange before every stage that reads its neighbours' features; the backward pass runs
 // them in reverse, sending the gradients on ghost features back to their owners (the adjoint

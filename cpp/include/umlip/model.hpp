@@ -24,7 +24,7 @@ class FileNotFound : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// One stage of a layered model file (contract 1.2, docs/model-contract.md section 7).
+// One stage of a layered model file (contract 1.2, docs/model-contract.md section 6).
 struct StageInfo {
   std::string name;       // "embedding", "layer_1", ..., "readout"
   int width = 0;          // width of the node features the stage returns
