@@ -114,9 +114,7 @@ class PairUMLIP::LayerHalo : public umlip::HaloExchange {
     pair_->halo_width = width;
     pair_->comm->reverse_comm(pair_, width);
     pair_->halo_rows = nullptr;
-    const size_t first = static_cast<size_t>(pair_->atom->nlocal) * width;
-    const size_t last = static_cast<size_t>(pair_->atom->nlocal + pair_->atom->nghost) * width;
-    std::fill(rows + first, rows + last, 0.0);
+    std::fill(rows + pair_->layer_local * width, rows + pair_->layer_nodes * width, 0.0);
   }
 
  private:
@@ -144,7 +142,10 @@ PairUMLIP::PairUMLIP(LAMMPS *lmp) : Pair(lmp)
   report_graph = false;
   prune = true;
   recompute = -1;
+  all_mapped = true;
+  nlocal_mapped = 0;
   stat_halo_bytes = t_halo = 0.0;
+  layer_nodes = layer_local = 0;
   halo_rows = nullptr;
   halo_width = 0;
   comm_forward = comm_reverse = 0;
@@ -394,8 +395,10 @@ void PairUMLIP::load_model()
 }
 
 /* ----------------------------------------------------------------------
-   pair_coeff * * <element for type 1> <element for type 2> ...
-   (LAMMPS itself requires at least two arguments and, with one_coeff set, "* *")
+   pair_coeff * * <element or NULL for type 1> <element or NULL for type 2> ...
+   (LAMMPS itself requires at least two arguments and, with one_coeff set, "* *"). NULL leaves
+   a type to another pair style (hybrid, hybrid/overlay): atoms of NULL types are not part of
+   the model's graph at all.
 ------------------------------------------------------------------------- */
 
 void PairUMLIP::coeff(int narg, char **arg)
@@ -405,11 +408,16 @@ void PairUMLIP::coeff(int narg, char **arg)
   if (narg != 2 + ntypes)
     error->all(FLERR,
                "Incorrect args for pair coefficients: pair_coeff * * for pair style umlip needs "
-               "one element symbol per atom type ({} types), got {}",
+               "one element symbol (or NULL) per atom type ({} types), got {}",
                ntypes, narg - 2);
   type_species.assign(ntypes + 1, -1);
   type_z.assign(ntypes + 1, 0);
+  all_mapped = true;
   for (int t = 1; t <= ntypes; ++t) {
+    if (strcmp(arg[t + 1], "NULL") == 0) {
+      all_mapped = false;
+      continue;
+    }
     try {
       type_z[t] = umlip::atomic_number(arg[t + 1]);
       type_species[t] = model->species_of(type_z[t]);
@@ -417,8 +425,45 @@ void PairUMLIP::coeff(int narg, char **arg)
       error->all(FLERR, "Pair style umlip: pair_coeff for atom type {}: {}", t, e.what());
     }
   }
+  int count = 0;
   for (int i = 1; i <= ntypes; i++)
-    for (int j = i; j <= ntypes; j++) setflag[i][j] = 1;
+    for (int j = i; j <= ntypes; j++) {
+      setflag[i][j] = (type_species[i] >= 0 && type_species[j] >= 0) ? 1 : 0;
+      count += setflag[i][j];
+    }
+  if (count == 0)
+    error->all(FLERR, "Pair style umlip: pair_coeff maps every atom type to NULL; give an "
+               "element for at least one type");
+}
+
+/* ----------------------------------------------------------------------
+   with NULL types: the atoms the model sees (mapped types only), local ones first
+------------------------------------------------------------------------- */
+
+void PairUMLIP::select_mapped()
+{
+  if (all_mapped) return;
+  const int nlocal = atom->nlocal;
+  const int nall = nlocal + atom->nghost;
+  const int *type = atom->type;
+  mapped.clear();
+  atom_slot.assign(nall, -1);
+  for (int a = 0; a < nall; ++a) {
+    if (a == nlocal) nlocal_mapped = static_cast<int>(mapped.size());
+    if (type_species[type[a]] < 0) continue;
+    atom_slot[a] = static_cast<int>(mapped.size());
+    mapped.push_back(a);
+  }
+  if (nall == nlocal) nlocal_mapped = static_cast<int>(mapped.size());
+}
+
+const double *PairUMLIP::mapped_positions(const double *xa)
+{
+  if (all_mapped) return xa;
+  x_mapped.resize(3 * mapped.size());
+  for (size_t k = 0; k < mapped.size(); ++k)
+    std::copy_n(xa + 3 * static_cast<size_t>(mapped[k]), 3, &x_mapped[3 * k]);
+  return x_mapped.data();
 }
 
 /* ---------------------------------------------------------------------- */
@@ -538,16 +583,18 @@ void PairUMLIP::update_graph(const double *xa)
     nlocal_at_build = nlocal;
     nghost_at_build = atom->nghost;
     ++n_builds;
-    ids.resize(nall);
-    for (int a = 0; a < nall; ++a) ids[a] = atom->tag[a];
+    select_mapped();
+    const int n = all_mapped ? nall : static_cast<int>(mapped.size());
+    ids.resize(n);
+    for (int k = 0; k < n; ++k) ids[k] = atom->tag[atom_of(k)];
     try {
-      graph->rebuild(xa, ids.data(), nlocal, nall);
+      graph->rebuild(mapped_positions(xa), ids.data(), all_mapped ? nlocal : nlocal_mapped, n);
     } catch (const std::exception &e) {
       error->one(FLERR, Error::NOLASTLINE, "Pair style umlip: {} (numbers are atom IDs)",
                  e.what());
     }
   }
-  graph->update(xa, prune);
+  graph->update(mapped_positions(xa), prune);
 }
 
 /* ----------------------------------------------------------------------
@@ -675,12 +722,13 @@ void PairUMLIP::finish()
 
 void PairUMLIP::compute_graph()
 {
-  const int nlocal = atom->nlocal;
+  const int nlocal_atoms = atom->nlocal;
   double **f = atom->f;
   const int *type = atom->type;
 
-  const double *xa = positions_angstrom(nlocal + atom->nghost);
+  const double *xa = positions_angstrom(nlocal_atoms + atom->nghost);
   update_graph(xa);
+  const int nlocal = all_mapped ? nlocal_atoms : nlocal_mapped;    // local atoms of the model
   const int64_t n_nodes = graph->n_nodes();
   const umlip::EdgeSet &edges = graph->edges();
   stat_nodes = static_cast<double>(n_nodes);
@@ -693,7 +741,7 @@ void PairUMLIP::compute_graph()
   node_pos.resize(3 * n_nodes);
   node_species.resize(n_nodes);
   for (int64_t k = 0; k < n_nodes; ++k) {
-    const int64_t a = node_atoms[k];
+    const int64_t a = atom_of(node_atoms[k]);
     node_pos[3 * k] = xa[3 * a];
     node_pos[3 * k + 1] = xa[3 * a + 1];
     node_pos[3 * k + 2] = xa[3 * a + 2];
@@ -721,18 +769,18 @@ void PairUMLIP::compute_graph()
 
   const double funit = eunit / lunit;
   for (int64_t k = 0; k < n_nodes; ++k) {
-    const int64_t a = node_atoms[k];
+    const int64_t a = atom_of(node_atoms[k]);
     f[a][0] += funit * ev.forces[3 * k];
     f[a][1] += funit * ev.forces[3 * k + 1];
     f[a][2] += funit * ev.forces[3 * k + 2];
   }
   if (eflag_global) eng_vdwl += eunit * ev.energy;
   if (eflag_atom)
-    for (int i = 0; i < nlocal; ++i) eatom[i] += eunit * ev.atom_energies[i];
+    for (int i = 0; i < nlocal; ++i) eatom[atom_of(i)] += eunit * ev.atom_energies[i];
   if (vflag_global) add_virial(virial, ev.virial, eunit);
   if (vflag_atom)
     for (int64_t k = 0; k < n_nodes; ++k)
-      add_virial(vatom[node_atoms[k]], &ev.atom_virial[9 * k], eunit);
+      add_virial(vatom[atom_of(node_atoms[k])], &ev.atom_virial[9 * k], eunit);
 }
 
 /* ----------------------------------------------------------------------
@@ -768,13 +816,15 @@ void PairUMLIP::compute_replicated()
                  displs3.data(), MPI_DOUBLE, world);
   if (nlocal == 0) return;
 
-  // every rank builds the same system in Å, ordered by atom ID
-  std::vector<int> order(ntotal), slot(ntotal);
-  for (int k = 0; k < ntotal; ++k) order[k] = k;
+  // every rank builds the same system in Å, ordered by atom ID, of the atoms of mapped types
+  std::vector<int> order, slot(ntotal, -1);
+  for (int k = 0; k < ntotal; ++k)
+    if (type_z[types[k]] > 0) order.push_back(k);
   std::sort(order.begin(), order.end(), [&](int a, int b) { return tags[a] < tags[b]; });
-  std::vector<double> sys_pos(3 * static_cast<size_t>(ntotal));
-  std::vector<int> sys_z(ntotal);
-  for (int k = 0; k < ntotal; ++k) {
+  const int nsys = static_cast<int>(order.size());
+  std::vector<double> sys_pos(3 * static_cast<size_t>(nsys));
+  std::vector<int> sys_z(nsys);
+  for (int k = 0; k < nsys; ++k) {
     const int g = order[k];
     slot[g] = k;
     for (int m = 0; m < 3; ++m) sys_pos[3 * k + m] = pos[3 * g + m] / lunit;
@@ -785,7 +835,7 @@ void PairUMLIP::compute_replicated()
                           0.0,          h[4] / lunit, h[3] / lunit, h[2] / lunit};
   const bool pbc[3] = {domain->xperiodic != 0, domain->yperiodic != 0, domain->zperiodic != 0};
   umlip::System sys;
-  sys.n = ntotal;
+  sys.n = nsys;
   sys.positions = sys_pos.data();
   sys.numbers = sys_z.data();
   sys.cell = cell;
@@ -799,13 +849,14 @@ void PairUMLIP::compute_replicated()
     error->one(FLERR, Error::NOLASTLINE, "Pair style umlip on step {}: {}", update->ntimestep,
                e.what());
   }
-  stat_nodes = ntotal;
+  stat_nodes = nsys;
   stat_edges = static_cast<double>(ev.n_edges);
 
   const double funit = eunit / lunit;
   const int me = comm->me;
   for (int i = 0; i < nlocal; ++i) {
     const int k = slot[displs[me] + i];
+    if (k < 0) continue;    // a NULL type
     f[i][0] += funit * ev.forces[3 * k];
     f[i][1] += funit * ev.forces[3 * k + 1];
     f[i][2] += funit * ev.forces[3 * k + 2];
@@ -825,40 +876,46 @@ void PairUMLIP::compute_replicated()
 
 void PairUMLIP::compute_layer()
 {
-  const int nlocal = atom->nlocal;
-  const int nall = nlocal + atom->nghost;
+  const int nall = atom->nlocal + atom->nghost;
   double **f = atom->f;
   const int *type = atom->type;
   const double *xa = positions_angstrom(nall);
+  select_mapped();
+  layer_nodes = all_mapped ? nall : static_cast<int64_t>(mapped.size());
+  layer_local = all_mapped ? atom->nlocal : nlocal_mapped;
 
-  node_species.resize(nall);
-  for (int a = 0; a < nall; ++a) node_species[a] = type_species[type[a]];
+  node_species.resize(layer_nodes);
+  for (int64_t k = 0; k < layer_nodes; ++k) node_species[k] = type_species[type[atom_of(k)]];
   edge_i.clear();
   edge_j.clear();
   edge_vec.clear();
   const double cutsq_a = cutoff * cutoff;
   for (int ii = 0; ii < list->inum; ++ii) {
     const int i = list->ilist[ii];
+    const int si = slot_of(i);
+    if (si < 0) continue;
     const int *jlist = list->firstneigh[i];
     for (int jj = 0; jj < list->numneigh[i]; ++jj) {
       const int j = jlist[jj] & NEIGHMASK;
+      const int sj = slot_of(j);
+      if (sj < 0) continue;
       const double d[3] = {xa[3 * j] - xa[3 * i], xa[3 * j + 1] - xa[3 * i + 1],
                            xa[3 * j + 2] - xa[3 * i + 2]};
       if (d[0] * d[0] + d[1] * d[1] + d[2] * d[2] >= cutsq_a) continue;
-      edge_i.push_back(i);
-      edge_j.push_back(j);
+      edge_i.push_back(si);
+      edge_j.push_back(sj);
       edge_vec.insert(edge_vec.end(), d, d + 3);
     }
   }
-  stat_nodes = nall;
-  stat_foreign = static_cast<double>(atom->nghost);
+  stat_nodes = static_cast<double>(layer_nodes);
+  stat_foreign = static_cast<double>(layer_nodes - layer_local);
   stat_edges = static_cast<double>(edge_i.size());
   if (report_graph) log_graph();
 
   umlip::GraphInput g;
-  g.n_nodes = nall;
-  g.n_local = nlocal;
-  g.positions = xa;
+  g.n_nodes = layer_nodes;
+  g.n_local = layer_local;
+  g.positions = mapped_positions(xa);
   g.species = node_species.data();
   g.n_edges = static_cast<int64_t>(edge_i.size());
   g.edge_i = edge_i.data();
@@ -876,20 +933,22 @@ void PairUMLIP::compute_layer()
     error->one(FLERR, Error::NOLASTLINE, "Pair style umlip on step {}: {}", update->ntimestep,
                e.what());
   }
-  if (nlocal == 0) return;
+  if (layer_local == 0) return;
 
   const double funit = eunit / lunit;
-  for (int a = 0; a < nall; ++a) {
-    f[a][0] += funit * ev.forces[3 * a];
-    f[a][1] += funit * ev.forces[3 * a + 1];
-    f[a][2] += funit * ev.forces[3 * a + 2];
+  for (int64_t k = 0; k < layer_nodes; ++k) {
+    const int a = atom_of(k);
+    f[a][0] += funit * ev.forces[3 * k];
+    f[a][1] += funit * ev.forces[3 * k + 1];
+    f[a][2] += funit * ev.forces[3 * k + 2];
   }
   if (eflag_global) eng_vdwl += eunit * ev.energy;
   if (eflag_atom)
-    for (int i = 0; i < nlocal; ++i) eatom[i] += eunit * ev.atom_energies[i];
+    for (int64_t i = 0; i < layer_local; ++i) eatom[atom_of(i)] += eunit * ev.atom_energies[i];
   if (vflag_global) add_virial(virial, ev.virial, eunit);
   if (vflag_atom)
-    for (int a = 0; a < nall; ++a) add_virial(vatom[a], &ev.atom_virial[9 * a], eunit);
+    for (int64_t k = 0; k < layer_nodes; ++k)
+      add_virial(vatom[atom_of(k)], &ev.atom_virial[9 * k], eunit);
 }
 
 /* ----------------------------------------------------------------------
@@ -899,21 +958,38 @@ void PairUMLIP::compute_layer()
 int PairUMLIP::pack_forward_comm(int n, int *list_, double *buf, int /*pbc_flag*/, int * /*pbc*/)
 {
   const int w = halo_width;
-  for (int k = 0; k < n; ++k) std::copy_n(halo_rows + static_cast<size_t>(list_[k]) * w, w,
-                                          buf + static_cast<size_t>(k) * w);
+  for (int k = 0; k < n; ++k) {
+    const int slot = slot_of(list_[k]);
+    double *out = buf + static_cast<size_t>(k) * w;
+    if (slot < 0)
+      std::fill_n(out, w, 0.0);
+    else
+      std::copy_n(halo_rows + static_cast<size_t>(slot) * w, w, out);
+  }
   return n * w;
 }
 
 void PairUMLIP::unpack_forward_comm(int n, int first, double *buf)
 {
   const int w = halo_width;
-  std::copy_n(buf, static_cast<size_t>(n) * w, halo_rows + static_cast<size_t>(first) * w);
+  for (int k = 0; k < n; ++k) {
+    const int slot = slot_of(first + k);
+    if (slot >= 0)
+      std::copy_n(buf + static_cast<size_t>(k) * w, w, halo_rows + static_cast<size_t>(slot) * w);
+  }
 }
 
 int PairUMLIP::pack_reverse_comm(int n, int first, double *buf)
 {
   const int w = halo_width;
-  std::copy_n(halo_rows + static_cast<size_t>(first) * w, static_cast<size_t>(n) * w, buf);
+  for (int k = 0; k < n; ++k) {
+    const int slot = slot_of(first + k);
+    double *out = buf + static_cast<size_t>(k) * w;
+    if (slot < 0)
+      std::fill_n(out, w, 0.0);
+    else
+      std::copy_n(halo_rows + static_cast<size_t>(slot) * w, w, out);
+  }
   return n * w;
 }
 
@@ -921,7 +997,9 @@ void PairUMLIP::unpack_reverse_comm(int n, int *list_, double *buf)
 {
   const int w = halo_width;
   for (int k = 0; k < n; ++k) {
-    double *row = halo_rows + static_cast<size_t>(list_[k]) * w;
+    const int slot = slot_of(list_[k]);
+    if (slot < 0) continue;
+    double *row = halo_rows + static_cast<size_t>(slot) * w;
     const double *in = buf + static_cast<size_t>(k) * w;
     for (int c = 0; c < w; ++c) row[c] += in[c];
   }

@@ -70,8 +70,17 @@ class PairUMLIP : public Pair {
   double eunit;              // the user's energy unit per eV
   double lunit;              // the user's length unit per Å
 
-  std::vector<int64_t> type_species;    // LAMMPS type (1-based) -> model species index
-  std::vector<int> type_z;              // LAMMPS type (1-based) -> atomic number
+  std::vector<int64_t> type_species;    // LAMMPS type (1-based) -> model species index, -1 NULL
+  std::vector<int> type_z;              // LAMMPS type (1-based) -> atomic number, 0 NULL
+  bool all_mapped;                      // no type is NULL in pair_coeff
+
+  // with NULL types: the atoms of mapped types (local ones first, then ghosts, in LAMMPS
+  // order) are the atoms the model sees; atom_slot is the inverse (-1 for unmapped atoms)
+  std::vector<int> mapped;
+  std::vector<int> atom_slot;
+  int nlocal_mapped;
+  std::vector<double> x_mapped;
+  std::vector<tagint> tags_scratch;
 
   // graph mode: candidates rebuilt when LAMMPS rebuilt its neighbour lists (atoms re-assigned)
   std::unique_ptr<umlip::GhostGraph> graph;
@@ -109,6 +118,11 @@ class PairUMLIP : public Pair {
   std::string resolve_model(const std::string &arg);
   void load_model();
   const double *positions_angstrom(int nall);
+  void select_mapped();
+  const double *mapped_positions(const double *xa);
+  int atom_of(int64_t slot) const { return all_mapped ? static_cast<int>(slot) : mapped[slot]; }
+  int slot_of(int a) const { return all_mapped ? a : atom_slot[a]; }
+  int64_t layer_nodes, layer_local;    // the graph of the current compute_layer()
   void update_graph(const double *xa);
   void choose_mode();
   void log_graph();
