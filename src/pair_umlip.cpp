@@ -142,6 +142,14 @@ PairUMLIP::PairUMLIP(LAMMPS *lmp) : Pair(lmp)
   report_graph = false;
   prune = true;
   recompute = -1;
+  drive_mean = false;
+  devi_freq = 100;
+  devi_fp = nullptr;
+  devi_threshold = 0.0;
+  devi_stop = false;
+  devi_warned_step = -1;
+  devi_max = devi_min = devi_avg = devi_e = 0.0;
+  devi_v[0] = devi_v[1] = devi_v[2] = 0.0;
   all_mapped = true;
   nlocal_mapped = 0;
   stat_halo_bytes = t_halo = 0.0;
@@ -162,6 +170,7 @@ PairUMLIP::PairUMLIP(LAMMPS *lmp) : Pair(lmp)
 
 PairUMLIP::~PairUMLIP()
 {
+  if (devi_fp) fclose(devi_fp);
   delete[] pvector;
   if (allocated) {
     memory->destroy(setflag);
@@ -205,9 +214,41 @@ void PairUMLIP::settings(int narg, char **arg)
   set_units();
 
   model_arg = arg[0];
+  committee_args.clear();
+  drive_mean = false;
+  devi_file.clear();
+  devi_freq = 100;
+  devi_threshold = 0.0;
+  devi_stop = false;
+  const std::vector<std::string> keywords = {
+      "device", "dtype", "threads", "ghost", "prune", "recompute", "committee", "drive",
+      "out_file", "out_freq", "uncertainty_threshold"};
+  auto is_keyword = [&](const char *word) {
+    return std::find(keywords.begin(), keywords.end(), word) != keywords.end();
+  };
   int iarg = 1;
   while (iarg < narg) {
     std::string key = arg[iarg];
+    if (key == "committee") {
+      // the other models: files or names up to the next keyword
+      for (++iarg; iarg < narg && !is_keyword(arg[iarg]); ++iarg)
+        committee_args.emplace_back(arg[iarg]);
+      if (committee_args.empty())
+        error->all(FLERR, "Pair style umlip committee needs one or more model files or names "
+                   "after it");
+      continue;
+    }
+    if (key == "uncertainty_threshold") {
+      if (iarg + 3 > narg) utils::missing_cmd_args(FLERR, "pair_style umlip " + key, error);
+      devi_threshold = utils::numeric(FLERR, arg[iarg + 1], false, lmp);
+      const std::string action = arg[iarg + 2];
+      if (!(devi_threshold > 0.0) || (action != "warn" && action != "stop"))
+        error->all(FLERR, "Pair style umlip uncertainty_threshold needs a force > 0 and warn "
+                   "or stop, not {} {}", arg[iarg + 1], action);
+      devi_stop = action == "stop";
+      iarg += 3;
+      continue;
+    }
     if (iarg + 2 > narg) utils::missing_cmd_args(FLERR, "pair_style umlip " + key, error);
     std::string val = arg[iarg + 1];
     if (key == "device") {
@@ -237,6 +278,15 @@ void PairUMLIP::settings(int narg, char **arg)
       prune = utils::logical(FLERR, val, false, lmp) == 1;
     } else if (key == "recompute") {
       recompute = val == "auto" ? -1 : utils::logical(FLERR, val, false, lmp);
+    } else if (key == "drive") {
+      if (val != "first" && val != "mean")
+        error->all(FLERR, "Pair style umlip drive must be first or mean, not {}", val);
+      drive_mean = val == "mean";
+    } else if (key == "out_file") {
+      devi_file = val;
+    } else if (key == "out_freq") {
+      devi_freq = utils::inumeric(FLERR, val, false, lmp);
+      if (devi_freq < 1) error->all(FLERR, "Pair style umlip out_freq must be >= 1, not {}", val);
     } else {
       error->all(FLERR, "Unknown pair_style umlip keyword: {}", key);
     }
@@ -248,7 +298,12 @@ void PairUMLIP::settings(int narg, char **arg)
     nthreads = (env && std::atoi(env) > 0) ? std::atoi(env) : 1;
   }
 
+  if (committee_args.empty() && (drive_mean || !devi_file.empty() || devi_threshold > 0.0))
+    error->all(FLERR, "Pair style umlip: drive, out_file and uncertainty_threshold need a "
+               "committee (pair_style umlip m0 committee m1 m2 ...)");
   model_path = resolve_model(model_arg);
+  committee_paths.clear();
+  for (const auto &a : committee_args) committee_paths.push_back(resolve_model(a));
   load_model();
 }
 
@@ -338,8 +393,9 @@ void PairUMLIP::load_model()
 {
   std::string msg;
   int ok = 1;
+  umlip::ModelOptions opt_used;
   try {
-    umlip::ModelOptions opt;
+    umlip::ModelOptions &opt = opt_used;
     opt.device = device;
     opt.dtype = dtype;
     opt.num_threads = nthreads;
@@ -392,6 +448,7 @@ void PairUMLIP::load_model()
                        : std::string("whole-model file (no layered form)"),
                    yes_no_auto(recompute), umlip::build_info());
   }
+  load_committee(opt_used);
 }
 
 /* ----------------------------------------------------------------------
@@ -412,6 +469,7 @@ void PairUMLIP::coeff(int narg, char **arg)
                ntypes, narg - 2);
   type_species.assign(ntypes + 1, -1);
   type_z.assign(ntypes + 1, 0);
+  member_type_species.assign(members.size(), std::vector<int64_t>(ntypes + 1, -1));
   all_mapped = true;
   for (int t = 1; t <= ntypes; ++t) {
     if (strcmp(arg[t + 1], "NULL") == 0) {
@@ -421,6 +479,8 @@ void PairUMLIP::coeff(int narg, char **arg)
     try {
       type_z[t] = umlip::atomic_number(arg[t + 1]);
       type_species[t] = model->species_of(type_z[t]);
+      for (size_t k = 0; k < members.size(); ++k)
+        member_type_species[k][t] = members[k]->species_of(type_z[t]);
     } catch (const std::exception &e) {
       error->all(FLERR, "Pair style umlip: pair_coeff for atom type {}: {}", t, e.what());
     }
@@ -482,7 +542,13 @@ void PairUMLIP::init_style()
   // self-images are folded), which needs contract 1.1+ semantics: edge (i, j) = i receives
   // from j. Older files run replicated. ghost layer needs a layered file (contract 1.2).
   const bool directed_ok = model->info().contract_minor >= 1;
-  const bool layered = model->layered();
+  std::string not_layered = model->layered() ? "" : model_path;    // the first such file
+  int width = model->max_exchange_width();
+  for (size_t k = 0; k < members.size(); ++k) {
+    if (not_layered.empty() && !members[k]->layered()) not_layered = committee_paths[k];
+    width = std::max(width, members[k]->max_exchange_width());
+  }
+  const bool layered = not_layered.empty();
   if (comm->nprocs > 1 && mode_request == MODE_GRAPH && !directed_ok)
     error->all(FLERR, "Pair style umlip: model file {} uses model contract {}, which does not "
                "define the message direction that ghost graph needs on several MPI ranks; "
@@ -491,7 +557,7 @@ void PairUMLIP::init_style()
   if (mode_request == MODE_LAYER && !layered)
     error->all(FLERR, "Pair style umlip: ghost layer needs a layered model file, and {} has no "
                "layered form (contract {}); re-export it with this umlip (umlip export) or use "
-               "ghost graph", model_path, model->info().contract_version);
+               "ghost graph", not_layered, model->info().contract_version);
   if (comm->nprocs == 1)
     mode = (mode_request == MODE_AUTO) ? MODE_GRAPH : mode_request;
   else if (mode_request == MODE_AUTO)
@@ -513,13 +579,11 @@ void PairUMLIP::init_style()
   const bool need_shell = comm->nprocs > 1 && mode == MODE_GRAPH;
   const double needed = need_shell ? num_layers * cut + skin : cut + skin;
   if (comm->cutghostuser < needed) comm->cutghostuser = needed;
-  if (mode == MODE_LAYER) {
-    neighbor->add_request(this, NeighConst::REQ_FULL);
-    // the largest halo exchange sizes LAMMPS's communication buffers (read by comm->init())
-    comm_forward = comm_reverse = model->max_exchange_width();
-  } else {
-    comm_forward = comm_reverse = 0;
-  }
+  // the largest halo exchange (layer mode) and the committee's per-model forces (3 values per
+  // model and atom, summed onto owners) size LAMMPS's communication buffers (comm->init())
+  if (mode == MODE_LAYER) neighbor->add_request(this, NeighConst::REQ_FULL);
+  comm_forward = mode == MODE_LAYER ? width : 0;
+  comm_reverse = std::max(comm_forward, nmodels() > 1 ? 3 * nmodels() : 0);
   if (comm->me == 0) {
     const char *len = strcmp(update->unit_style, "si") == 0 ? "m" : "A";
     utils::logmesg(lmp, "umlip: communication cutoff {:.4} {} ({}; set automatically)\n",
@@ -664,6 +728,7 @@ void PairUMLIP::compute(int eflag, int vflag)
     compute_layer();
   else
     compute_graph();
+  if (nmodels() > 1) committee_deviation();
   ++n_calls;
   t_compute += platform::walltime() - t0;
   if (eflag_global) publish_stats();
@@ -693,6 +758,10 @@ void PairUMLIP::publish_stats()
   pvector[STAT_AUTO_LARGEST] = root * auto_largest;
   pvector[STAT_HALO_BYTES] = stat_halo_bytes;
   pvector[STAT_HALO_SECONDS] = root * most_halo;
+  pvector[STAT_DEVI_F_MAX] = root * devi_max;
+  pvector[STAT_DEVI_F_MIN] = root * devi_min;
+  pvector[STAT_DEVI_F_AVG] = root * devi_avg;
+  pvector[STAT_DEVI_E] = root * devi_e;
 }
 
 /* ----------------------------------------------------------------------
@@ -739,20 +808,20 @@ void PairUMLIP::compute_graph()
 
   const std::vector<int64_t> &node_atoms = graph->node_atoms();
   node_pos.resize(3 * n_nodes);
-  node_species.resize(n_nodes);
+  node_type.resize(n_nodes);
   for (int64_t k = 0; k < n_nodes; ++k) {
     const int64_t a = atom_of(node_atoms[k]);
     node_pos[3 * k] = xa[3 * a];
     node_pos[3 * k + 1] = xa[3 * a + 1];
     node_pos[3 * k + 2] = xa[3 * a + 2];
-    node_species[k] = type_species[type[a]];
+    node_type[k] = type[a];
   }
+  if (nmodels() > 1) node_slot.assign(node_atoms.begin(), node_atoms.end());
 
   umlip::GraphInput g;
   g.n_nodes = n_nodes;
   g.n_local = nlocal;
   g.positions = node_pos.data();
-  g.species = node_species.data();
   g.n_edges = static_cast<int64_t>(edges.size());
   g.edge_i = edges.i.data();
   g.edge_j = edges.j.data();
@@ -760,8 +829,7 @@ void PairUMLIP::compute_graph()
 
   umlip::Evaluation ev;
   try {
-    ev = model->evaluate(g, vflag_atom != 0);
-    t_model += ev.model_seconds;
+    ev = evaluate_models(g, node_type, nullptr, vflag_atom != 0);
   } catch (const std::exception &e) {
     error->one(FLERR, Error::NOLASTLINE, "Pair style umlip on step {}: {}", update->ntimestep,
                e.what());
@@ -790,6 +858,7 @@ void PairUMLIP::compute_graph()
 
 void PairUMLIP::compute_replicated()
 {
+  select_mapped();
   const int nlocal = atom->nlocal;
   const int nprocs = comm->nprocs;
   double **x = atom->x;
@@ -841,10 +910,45 @@ void PairUMLIP::compute_replicated()
   sys.cell = cell;
   sys.pbc = pbc;
 
+  // every model on the system (a committee's neighbour lists are built per model here);
+  // each rank's share of a model's energy and virial is that of its own atoms
+  const int K = nmodels();
+  const int me = comm->me;
   umlip::Evaluation ev;
   try {
-    ev = umlip::compute(*model, sys, vflag_either != 0);
-    t_model += ev.model_seconds;
+    if (K > 1) {
+      model_node_forces.assign(K, {});
+      model_energy.assign(K, 0.0);
+      model_virial.assign(9 * static_cast<size_t>(K), 0.0);
+      node_slot.assign(nsys, -1);
+      for (int i = 0; i < nlocal; ++i)
+        if (slot[displs[me] + i] >= 0) node_slot[slot[displs[me] + i]] = slot_of(i);
+    }
+    for (int m = 0; m < K; ++m) {
+      umlip::Evaluation em = umlip::compute(model_at(m), sys, vflag_either != 0 || K > 1);
+      t_model += em.model_seconds;
+      if (K > 1) {
+        for (int i = 0; i < nlocal; ++i) {
+          const int k = slot[displs[me] + i];
+          if (k < 0) continue;
+          model_energy[m] += em.atom_energies[k];
+          for (int c = 0; c < 9; ++c) model_virial[9 * m + c] += em.atom_virial[9 * k + c];
+        }
+        model_node_forces[m] = em.forces;
+      }
+      if (m == 0) {
+        ev = std::move(em);
+      } else if (drive_mean) {
+        for (size_t a = 0; a < ev.atom_energies.size(); ++a) ev.atom_energies[a] += em.atom_energies[a];
+        for (size_t a = 0; a < ev.forces.size(); ++a) ev.forces[a] += em.forces[a];
+        for (size_t a = 0; a < ev.atom_virial.size(); ++a) ev.atom_virial[a] += em.atom_virial[a];
+      }
+    }
+    if (drive_mean && K > 1) {
+      for (double &v : ev.atom_energies) v /= K;
+      for (double &v : ev.forces) v /= K;
+      for (double &v : ev.atom_virial) v /= K;
+    }
   } catch (const std::exception &e) {
     error->one(FLERR, Error::NOLASTLINE, "Pair style umlip on step {}: {}", update->ntimestep,
                e.what());
@@ -853,7 +957,6 @@ void PairUMLIP::compute_replicated()
   stat_edges = static_cast<double>(ev.n_edges);
 
   const double funit = eunit / lunit;
-  const int me = comm->me;
   for (int i = 0; i < nlocal; ++i) {
     const int k = slot[displs[me] + i];
     if (k < 0) continue;    // a NULL type
@@ -884,8 +987,12 @@ void PairUMLIP::compute_layer()
   layer_nodes = all_mapped ? nall : static_cast<int64_t>(mapped.size());
   layer_local = all_mapped ? atom->nlocal : nlocal_mapped;
 
-  node_species.resize(layer_nodes);
-  for (int64_t k = 0; k < layer_nodes; ++k) node_species[k] = type_species[type[atom_of(k)]];
+  node_type.resize(layer_nodes);
+  for (int64_t k = 0; k < layer_nodes; ++k) node_type[k] = type[atom_of(k)];
+  if (nmodels() > 1) {
+    node_slot.resize(layer_nodes);
+    for (int64_t k = 0; k < layer_nodes; ++k) node_slot[k] = k;
+  }
   edge_i.clear();
   edge_j.clear();
   edge_vec.clear();
@@ -916,7 +1023,6 @@ void PairUMLIP::compute_layer()
   g.n_nodes = layer_nodes;
   g.n_local = layer_local;
   g.positions = mapped_positions(xa);
-  g.species = node_species.data();
   g.n_edges = static_cast<int64_t>(edge_i.size());
   g.edge_i = edge_i.data();
   g.edge_j = edge_j.data();
@@ -925,10 +1031,7 @@ void PairUMLIP::compute_layer()
   if (!halo) halo = std::make_unique<LayerHalo>(this);
   umlip::Evaluation ev;
   try {
-    ev = model->evaluate(g, vflag_atom != 0, halo.get());
-    t_model += ev.model_seconds;
-    t_halo += ev.halo_seconds;
-    stat_halo_bytes = 8.0 * static_cast<double>(ev.halo_doubles);
+    ev = evaluate_models(g, node_type, halo.get(), vflag_atom != 0);
   } catch (const std::exception &e) {
     error->one(FLERR, Error::NOLASTLINE, "Pair style umlip on step {}: {}", update->ntimestep,
                e.what());

@@ -33,6 +33,7 @@ class PairUMLIP : public Pair {
   void unpack_forward_comm(int, int, double *) override;
   int pack_reverse_comm(int, int, double *) override;
   void unpack_reverse_comm(int, int *, double *) override;
+  void *extract_peratom(const char *, int &) override;
 
  protected:
   enum Mode { MODE_AUTO, MODE_GRAPH, MODE_REPLICATE, MODE_LAYER };
@@ -50,10 +51,14 @@ class PairUMLIP : public Pair {
     STAT_AUTO_LARGEST,
     STAT_HALO_BYTES,
     STAT_HALO_SECONDS,
+    STAT_DEVI_F_MAX,
+    STAT_DEVI_F_MIN,
+    STAT_DEVI_F_AVG,
+    STAT_DEVI_E,
     NSTATS
   };
 
-  std::unique_ptr<umlip::Model> model;
+  std::unique_ptr<umlip::Model> model;    // the first model (m0)
   std::string model_arg;     // as given to pair_style (file or name)
   std::string model_path;    // resolved file
   std::string device;
@@ -107,11 +112,41 @@ class PairUMLIP : public Pair {
   std::vector<int64_t> edge_i, edge_j;
   std::vector<double> edge_vec;
 
+  // committee (pair_style umlip m0 committee m1 m2 ...): the other models, their files and
+  // type maps; what drives the dynamics; the model deviation and its output
+  std::vector<std::string> committee_args, committee_paths;
+  std::vector<std::unique_ptr<umlip::Model>> members;
+  std::vector<std::vector<int64_t>> member_type_species;
+  bool drive_mean;           // dynamics from the committee mean instead of m0
+  std::string devi_file;     // out_file ("" = none)
+  int devi_freq;             // out_freq [steps]
+  FILE *devi_fp;
+  double devi_threshold;     // uncertainty_threshold on the max force deviation, user units
+  bool devi_stop;            // stop (else warn) when it is crossed
+  bigint devi_warned_step;
+  // this compute(): each model's forces on the graph's nodes and the slot of each node (-1:
+  // not counted here), each model's energy and virial on this rank [eV]
+  std::vector<std::vector<double>> model_node_forces;
+  std::vector<int64_t> node_slot;
+  std::vector<double> model_energy, model_virial;
+  std::vector<double> devi_rows, devi_sigma, devi_f;    // devi_f: per atom, user force units
+  double devi_max, devi_min, devi_avg, devi_e, devi_v[3];
+
+  int nmodels() const { return 1 + static_cast<int>(members.size()); }
+  umlip::Model &model_at(int k) { return k == 0 ? *model : *members[k - 1]; }
+  const std::vector<int64_t> &species_map(int k)
+  {
+    return k == 0 ? type_species : member_type_species[k - 1];
+  }
+
   // per-step scratch
   std::vector<double> x_angstrom;
   std::vector<int64_t> ids;
   std::vector<double> node_pos;
   std::vector<int64_t> node_species;
+  std::vector<int> node_type;
+  std::vector<int64_t> edge_i_k, edge_j_k;
+  std::vector<double> edge_vec_k;
 
   void allocate();
   void set_units();
@@ -129,6 +164,11 @@ class PairUMLIP : public Pair {
   void compute_graph();
   void compute_replicated();
   void compute_layer();
+  umlip::Evaluation evaluate_models(const umlip::GraphInput &g, const std::vector<int> &node_type,
+                                    umlip::HaloExchange *halo, bool atom_virial);
+  void committee_deviation();
+  void write_deviation();
+  void load_committee(const umlip::ModelOptions &opt);
   void log_mode();
   void publish_stats();
 };

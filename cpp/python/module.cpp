@@ -1,6 +1,7 @@
 // pybind11 module umlip._engine (imported through umlip.engine): the Python front door to the
 // engine. Thin by design: array conversion, the GIL, and exceptions. Everything else lives in
 // the engine.
+#include "umlip/deviation.hpp"
 #include "umlip/elements.hpp"
 #include "umlip/ghost_graph.hpp"
 #include "umlip/model.hpp"
@@ -204,6 +205,42 @@ PYBIND11_MODULE(_engine, m)
           "With ghost_owner (the owned node each ghost copies), a layered file runs stage by "
           "stage with the ghost rows exchanged between stages, as LAMMPS ghost layer does.")
       .def("species_of", [](const Model &mo, int z) { return mo.species_of(z); });
+
+  m.def(
+      "force_deviation",
+      [](DArray forces) {
+        require_shape(forces, {-1, -1, 3}, "forces");
+        const int64_t n = forces.shape(0);
+        const int K = static_cast<int>(forces.shape(1));
+        if (K < 1) throw std::invalid_argument("forces must hold at least one model");
+        DArray sigma(std::vector<py::ssize_t>{static_cast<py::ssize_t>(n)});
+        force_deviation(forces.data(), n, K, sigma.mutable_data());
+        return sigma;
+      },
+      py::arg("forces"),
+      "Per-atom force deviation of a committee: forces (atoms, models, 3) -> (atoms,), "
+      "sqrt(mean over models of |F - mean F|^2).");
+  m.def(
+      "virial_deviation",
+      [](DArray virials, double natoms) {
+        require_shape(virials, {-1, 3, 3}, "virials");
+        const int K = static_cast<int>(virials.shape(0));
+        if (K < 1) throw std::invalid_argument("virials must hold at least one model");
+        double hi, lo, rms;
+        virial_deviation(virials.data(), K, natoms, &hi, &lo, &rms);
+        return py::make_tuple(hi, lo, rms);
+      },
+      py::arg("virials"), py::arg("natoms"),
+      "(max, min, rms) over the 9 components of the committee standard deviation of the "
+      "virial (models, 3, 3) divided by natoms.");
+  m.def(
+      "committee_std",
+      [](DArray values) {
+        require_shape(values, {-1}, "values");
+        if (values.shape(0) < 1) throw std::invalid_argument("values must not be empty");
+        return committee_std(values.data(), static_cast<int>(values.shape(0)));
+      },
+      py::arg("values"), "Population standard deviation of one value over the models.");
 
   m.def(
       "neighbor_list",

@@ -32,7 +32,8 @@ import numpy as np
 #: what ``compute ID all pair umlip`` holds, in order (docs/pair_umlip.rst, "Statistics")
 PAIR_STATISTICS = ("mode", "local_atoms", "foreign_ghost_nodes", "edges", "largest_graph_nodes",
                    "force_calls", "pair_seconds", "model_seconds", "candidate_builds",
-                   "auto_largest_graph_nodes", "halo_bytes", "halo_seconds")
+                   "auto_largest_graph_nodes", "halo_bytes", "halo_seconds",
+                   "max_devi_f", "min_devi_f", "avg_devi_f", "devi_e")
 GHOST_MODES = {1: "graph", 2: "replicate", 3: "layer"}
 
 
