@@ -1,23 +1,45 @@
 """Export SevenNet checkpoints (the pretrained ones that ship inside the sevenn wheel, or any
-checkpoint file) to the umlip model contract. Runs in an environment with sevenn installed.
+checkpoint file) to the umlip model contract, in its layered form (docs/model-contract.md,
+section 6; :mod:`umlip.families.layered`). Runs in an environment with sevenn installed.
+
+The file holds sevenn's own modules (with their weights), regrouped from its
+``AtomGraphSequential`` into stages at the boundaries sevenn's parallel LAMMPS deployment
+communicates at (one per interaction layer):
+
+- ``embedding``: one-hot of the species -> ``onehot_to_feature_x`` (node features x);
+  no exchange (species only);
+- ``layer_1`` .. ``layer_L`` (sevenn's ``0_*`` .. ``{L-1}_*``): the edge embedding recomputed
+  from ``vec`` (radial basis x cutoff, spherical harmonics), then ``self_connection_intro``,
+  ``self_interaction_1``, ``convolution`` (reads the neighbours' features x[j]),
+  ``self_interaction_2``, ``self_connection_outro``, ``equivariant_gate``. ``exchange`` is true
+  for all but ``layer_1``, whose input, the embedding, is a function of each node's own species;
+- ``readout``: ``reduce_input_to_hidden``, ``reduce_hidden_to_energy``,
+  ``rescale_atomic_energy`` -> per-node energies [eV]; no features out.
+
+The whole-model ``forward`` is the composition of the stages (:class:`LayeredContract`).
 
 What is changed relative to sevenn's own model, and why (none of it changes the numbers):
-- the force/stress output module is removed: the contract differentiates with respect to edge
-  vectors itself (``edge_grad``), which gives forces and the virial from one backward pass;
-- sevenn's one-hot embedding casts to float32 unconditionally; it is replaced by one that
-  follows the model's dtype, so the file also runs in float64;
-- element -> type mapping is done by the engine (``species`` input), not inside the model.
+- the force/stress output and the total-energy sum are removed: the contract differentiates
+  with respect to edge vectors itself (``edge_grad``), which gives forces and the virial from
+  one backward pass;
+- sevenn's one-hot embeddings cast to float32 unconditionally; the stages make them in the
+  model's dtype, so the file also runs in float64;
+- element -> type mapping is done by the engine (``species`` input), not inside the model;
+- a multi-fidelity model is exported for one modal: its index is stored in the stages, which
+  make the modal one-hot themselves (what sevenn's ``prepare_modal_deploy`` does).
 """
 from __future__ import annotations
 
+import copy
 import os
-from typing import Dict, Optional
+from collections import OrderedDict
+from typing import Dict, List, Optional, Tuple
 
 import torch
 from e3nn.util.jit import compile_mode
 
 from umlip.contract import ExportError, base_metadata, save, self_check
-from umlip.families.contract_forward import contract_outputs, edge_vectors
+from umlip.families.layered import LayeredContract, stage_metadata
 from umlip.io import file_sha256
 
 #: pretrained names whose weights ship inside the sevenn wheel (no download, ever)
@@ -29,10 +51,16 @@ SHIPPED = {
     "7net-mf-0": "7net-mf-0",
 }
 
+#: the modules of sevenn's output block, in order
+_READOUT = ("reduce_input_to_hidden", "reduce_hidden_to_energy", "rescale_atomic_energy")
+#: the modules of sevenn's embedding
+_EMBEDDING = ("onehot_idx_to_onehot", "onehot_to_feature_x")
+
 
 @compile_mode("script")
 class DtypeFollowingOneHot(torch.nn.Module):
-    """sevenn's OnehotEmbedding, but in the dtype of the edge vectors instead of float32."""
+    """sevenn's OnehotEmbedding, but in the dtype of the edge vectors instead of float32
+    (used by :func:`family_calculator` for sevenn's own float64 reference)."""
 
     def __init__(self, num_classes: int, key_x: str, key_output: str,
                  key_additional_output: Optional[str], key_save: Optional[str]):
@@ -55,27 +83,54 @@ class DtypeFollowingOneHot(torch.nn.Module):
 
 
 @compile_mode("script")
-class SevenNetContract(torch.nn.Module):
-    """umlip model contract around a sevenn AtomGraphSequential (serial, edge-vector input)."""
+class SevenNetStage(torch.nn.Module):
+    """One stage of the layered contract made of sevenn modules run in order on sevenn's data
+    dict, which the stage fills from its inputs: ``x`` (the input features ``h``, or the one-hot
+    of the species for the embedding), ``atom_type`` (species), ``edge_index``, ``edge_vec``,
+    ``node_attr`` (one-hot of the species, in the model dtype, where a module reads it) and,
+    for a multi-fidelity model, ``modal_type`` and ``modal_attr`` (the exported modal and its
+    one-hot).
 
-    def __init__(self, model: torch.nn.Module):
+    ``kind``: 0 embedding, 1 interaction layer (features out ``x``), 2 readout (energies out
+    ``atomic_energy``, no features).
+    """
+
+    def __init__(self, modules: "OrderedDict[str, torch.nn.Module]", kind: int, num_species: int,
+                 modal: int = -1, num_modalities: int = 0):
+        from sevenn.nn.self_connection import SelfConnectionIntro
+
         super().__init__()
-        self.model = model
+        self.body = torch.nn.ModuleDict(modules)
+        self.kind = kind
+        # node_attr (one-hot of the species) is read by the tensor-product self-connection only
+        self.needs_attr = any(isinstance(m, SelfConnectionIntro) for m in modules.values())
+        self.num_species = num_species
+        self.modal = modal
+        self.num_modalities = num_modalities
 
-    def forward(self, positions: torch.Tensor, species: torch.Tensor, edge_index: torch.Tensor,
-                edge_shift: torch.Tensor, n_local: int,
-                cell: torch.Tensor) -> Dict[str, torch.Tensor]:
-        vec = edge_vectors(positions, edge_index, edge_shift)
-        n = positions.shape[0]
-        data: Dict[str, torch.Tensor] = {}
-        data["x"] = species
+    def forward(self, h: torch.Tensor, species: torch.Tensor, edge_index: torch.Tensor,
+                vec: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        data: Dict[str, torch.Tensor] = {}     # keys: sevenn._keys
+        if self.kind == 0 or self.needs_attr:
+            attr = torch.nn.functional.one_hot(species, self.num_species).to(vec.dtype)
+            data["node_attr"] = attr
+            data["x"] = attr if self.kind == 0 else h
+        else:
+            data["x"] = h
+        data["atom_type"] = species
         data["edge_index"] = edge_index
         data["edge_vec"] = vec
-        data["num_atoms"] = torch.tensor([n], dtype=torch.int64, device=positions.device)
-        data["nlocal"] = torch.tensor([n_local], dtype=torch.int64)
-        out = self.model(data)
-        energies = out["atomic_energy"].reshape(-1)
-        return contract_outputs(energies, vec, n_local)
+        if self.modal >= 0:
+            modal = torch.tensor(self.modal, dtype=torch.int64, device=species.device)
+            data["modal_type"] = modal
+            data["modal_attr"] = torch.nn.functional.one_hot(
+                modal, self.num_modalities).to(vec.dtype)
+        for module in self.body.values():
+            data = module(data)
+        n = species.shape[0]
+        if self.kind == 2:
+            return h[:, :0], data["atomic_energy"].reshape(n)
+        return data["x"], torch.zeros((n,), dtype=vec.dtype, device=vec.device)
 
 
 def _replace_one_hots(model) -> int:
@@ -90,6 +145,70 @@ def _replace_one_hots(model) -> int:
                                       mod.key_additional_output, mod.key_save)
             count += 1
     return count
+
+
+def layered_stages(model, num_layers: int) -> Tuple[List[SevenNetStage], List[str], List[bool]]:
+    """Regroup a prepared sevenn AtomGraphSequential (see :func:`build_model`) into stages.
+
+    Returns (stages, names, exchange flags). Raises ExportError for a module this split does
+    not know (it would otherwise be dropped silently).
+    """
+    from sevenn.nn.node_embedding import OnehotEmbedding
+
+    mods = OrderedDict(model._modules)
+    modal, num_modalities = -1, 0
+    if "modal_input_prepare" in mods:
+        modal = int(mods.pop("modal_input_prepare").modal_idx)
+        one_hot_modal = mods.pop("one_hot_modality", None)
+        if one_hot_modal is None:
+            raise ExportError("multi-fidelity SevenNet model without a modality one-hot; "
+                              "unsupported")
+        num_modalities = int(one_hot_modal.num_classes)
+    if "edge_embedding" not in mods:
+        raise ExportError("this SevenNet checkpoint has no edge_embedding module; unsupported")
+    edge_embedding = mods.pop("edge_embedding")
+    mods.pop("reduce_total_enegy", None)    # sum of the atomic energies: the engine's job
+    one_hot = mods.pop(_EMBEDDING[0], None)
+    known = (OnehotEmbedding, DtypeFollowingOneHot)
+    if not isinstance(one_hot, known) or _EMBEDDING[1] not in mods:
+        raise ExportError("this SevenNet checkpoint has no one-hot embedding module; unsupported")
+    num_species = int(one_hot.num_classes)
+    kw = {"num_species": num_species, "modal": modal, "num_modalities": num_modalities}
+
+    stages = [SevenNetStage(OrderedDict([(_EMBEDDING[1], mods.pop(_EMBEDDING[1]))]), 0, **kw)]
+    for t in range(num_layers):
+        body = OrderedDict([("edge_embedding", copy.deepcopy(edge_embedding))])
+        for key in [k for k in mods if k.startswith(f"{t}_")]:
+            body[key] = mods.pop(key)
+        if f"{t}_convolution" not in body:
+            raise ExportError(f"SevenNet layer {t} has no convolution; unsupported")
+        stages.append(SevenNetStage(body, 1, **kw))
+    readout = OrderedDict()
+    for key in _READOUT:
+        if key not in mods:
+            raise ExportError(f"this SevenNet checkpoint has no {key} module; unsupported")
+        readout[key] = mods.pop(key)
+    if mods:
+        raise ExportError(f"SevenNet modules umlip does not know where to put: {list(mods)}")
+    stages.append(SevenNetStage(readout, 2, **kw))
+    names = ["embedding"] + [f"layer_{t + 1}" for t in range(num_layers)] + ["readout"]
+    # layer_1 reads the embedding, a function of each node's own species: no exchange
+    exchange = [False, False] + [True] * (num_layers - 1) + [False]
+    return stages, names, exchange
+
+
+def _stage_widths(stages, dtype: torch.dtype) -> List[int]:
+    """Widths of the stages' output features, from a forward pass on a two-atom graph."""
+    species = torch.zeros(2, dtype=torch.int64)
+    edge_index = torch.tensor([[0, 1], [1, 0]], dtype=torch.int64)
+    vec = torch.tensor([[1.1, 0.3, -0.4], [-1.1, -0.3, 0.4]], dtype=dtype)
+    h = torch.zeros((2, 0), dtype=dtype)
+    widths = []
+    with torch.no_grad():
+        for stage in stages:
+            h, _ = stage(h, species, edge_index, vec)
+            widths.append(int(h.shape[1]))
+    return widths
 
 
 def checkpoint_path(source: str) -> str:
@@ -124,7 +243,8 @@ def _shipped_path(name: str) -> str:
 
 
 def build_model(source: str, modal: Optional[str] = None):
-    """sevenn's model, prepared for the contract. Returns (model, checkpoint config)."""
+    """sevenn's model, prepared for the contract (force output removed, modal chosen, serial).
+    Returns (model, checkpoint config, checkpoint path)."""
     import warnings
 
     from sevenn import util
@@ -140,8 +260,6 @@ def build_model(source: str, modal: Optional[str] = None):
     else:
         raise ExportError("this SevenNet checkpoint has no force_output module; umlip cannot tell "
                           "how its energy depends on the geometry")
-    if _replace_one_hots(model) == 0:
-        raise ExportError("this SevenNet checkpoint has no one-hot embedding module; unsupported")
     model.eval_type_map = False
     if model.modal_map:
         modals = sorted(model.modal_map)
@@ -158,9 +276,21 @@ def build_model(source: str, modal: Optional[str] = None):
     return model, config, path
 
 
+def layered_model(model, num_layers: int, dtype: str = "float32"):
+    """A prepared sevenn model (:func:`build_model`) as a :class:`LayeredContract` in ``dtype``
+    (eager, eval mode). Returns (module, ``stages`` metadata)."""
+    stages, names, exchange = layered_stages(model, num_layers)
+    module = LayeredContract(stages).to(getattr(torch, dtype)).eval()
+    widths = _stage_widths(module.stages, getattr(torch, dtype))
+    if widths[-1] != 0 or 0 in widths[:-1]:
+        raise ExportError(f"unexpected SevenNet stage widths {widths}")
+    return module, stage_metadata(names, widths, exchange)
+
+
 def export(source: str, out: str, dtype: Optional[str] = None, modal: Optional[str] = None,
            name: Optional[str] = None) -> Dict:
-    """Export a SevenNet checkpoint (file or shipped pretrained name) to ``out``."""
+    """Export a SevenNet checkpoint (file or shipped pretrained name) to ``out``, in the layered
+    form (see the module docstring)."""
     import e3nn
     import e3nn.util.jit
     import sevenn
@@ -170,13 +300,13 @@ def export(source: str, out: str, dtype: Optional[str] = None, modal: Optional[s
     dtype = dtype or native
     if dtype not in ("float32", "float64"):
         raise ExportError(f"dtype must be float32 or float64, not {dtype}")
-    model = model.to(getattr(torch, dtype))
     type_map = model.type_map  # Z -> one-hot index
     atomic_numbers = [z for z, _ in sorted(type_map.items(), key=lambda kv: kv[1])]
     if sorted(type_map.values()) != list(range(len(type_map))):
         raise ExportError("SevenNet type_map is not a dense 0..n-1 index; unsupported")
+    module, stages = layered_model(model, int(config["num_convolution_layer"]), dtype)
 
-    scripted = e3nn.util.jit.script(SevenNetContract(model))
+    scripted = e3nn.util.jit.script(module)
     meta = base_metadata(
         name=name or (source if not os.path.isfile(source) else os.path.basename(source)),
         family="sevenn",
@@ -187,6 +317,7 @@ def export(source: str, out: str, dtype: Optional[str] = None, modal: Optional[s
         dtype=dtype,
         source={"checkpoint": os.path.abspath(path), "sha256": file_sha256(path)},
         options={"modal": modal} if modal else {},
+        stages=stages,
     )
     meta["e3nn_version"] = e3nn.__version__
     save(scripted, out, meta)
