@@ -158,11 +158,14 @@ def _cmd_dft_data(args) -> int:
 
 def add_validate_parser(sub) -> None:
     """Add ``validate`` (with run / report / dft-data) to the umlip subparsers."""
-    b = sub.add_parser("validate", help="reactive-events validation suite vs DFT")
-    bs = b.add_subparsers(dest="validate_command", required=True)
+    from umlip.cli import HelpFormatter
+
+    b = sub.add_parser("validate", help="reactive-events validation suite vs DFT",
+                       formatter_class=HelpFormatter)
+    bs = b.add_subparsers(dest="validate_command", required=True, metavar="COMMAND")
 
     r = bs.add_parser("run", help="run validation tasks for one model into a results dir",
-                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                      formatter_class=HelpFormatter)
     g = r.add_mutually_exclusive_group(required=True)
     g.add_argument("--model", help="model file or known name (7net-0, 7net-l3i5, ...)")
     g.add_argument("--calculator", help="importable ASE calculator factory 'module:factory', "
@@ -171,7 +174,7 @@ def add_validate_parser(sub) -> None:
     r.add_argument("--tasks", default="all", help="'all' or a comma list of: dissociation, "
                    "h2_cu111, adatom, reactive_md, hot_md, phonons")
     r.add_argument("--out", default="results", help="results root; writes <out>/<label>/")
-    r.add_argument("--label", help="name of the model in the results (None: the model or "
+    r.add_argument("--label", help="name of the model in the results (default: the model or "
                                     "factory name)")
     r.add_argument("--quick", "--smoke", action="store_true",
                    help="tiny settings (few trajectories, short MD, coarse meshes) for tests")
@@ -189,7 +192,8 @@ def add_validate_parser(sub) -> None:
                    "$UMLIP_VALIDATION_DATA or the package's validation/data)")
     r.add_argument("--rerun", action="store_true",
                    help="recompute finished task results (cached pieces are still reused)")
-    r.add_argument("--no-progress", action="store_true")
+    r.add_argument("--no-progress", action="store_true",
+                   help="no progress lines on stderr")
     r.add_argument("--jobs", type=int, default=1,
                    help="run n processes on this machine that split the MD tasks' "
                         "trajectories (reactive_md) and systems (hot_md); threads per "
@@ -201,12 +205,14 @@ def add_validate_parser(sub) -> None:
                         "finish writes the result")
     r.set_defaults(func=_cmd_run)
 
-    p = bs.add_parser("report", help="Markdown report comparing results dirs side by side")
+    p = bs.add_parser("report", help="Markdown report comparing results dirs side by side",
+                      formatter_class=HelpFormatter)
     p.add_argument("results", nargs="+", help="results dirs (<out>/<label>) or their parent")
     p.add_argument("-o", "--output", default="report", help="report directory")
     p.set_defaults(func=_cmd_report)
 
-    f = bs.add_parser("dft-data", help="check the DFT data files (hash, completeness)")
+    f = bs.add_parser("dft-data", help="check the DFT data files (hash, completeness)",
+                      formatter_class=HelpFormatter)
     f.add_argument("--reference-dir", help="DFT data directory (default: "
                    "$UMLIP_VALIDATION_DATA or the package's validation/data)")
     f.set_defaults(func=_cmd_dft_data)

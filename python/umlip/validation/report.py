@@ -21,6 +21,7 @@ from umlip.io import PathLike, read_json
 from umlip.validation.runner import find_result_dirs
 from umlip.validation.task import Metric, TaskResult
 from umlip.validation.tasks import TASKS, load_result
+from umlip.validation.uncertainty import Uncertainty, reference_uncertainties, within
 
 
 def load_results(result_dir: Path) -> Tuple[Dict[str, Any], Dict[str, TaskResult]]:
@@ -31,6 +32,7 @@ def load_results(result_dir: Path) -> Tuple[Dict[str, Any], Dict[str, TaskResult
         p = result_dir / name / "result.json"
         if entry.get("status", "").startswith("done") and p.is_file():
             res[name] = load_result(p)
+            res[name].source_dir = p.parent    # its cached pieces (not serialized)
     return manifest, res
 
 
@@ -55,8 +57,15 @@ def fmt(v: Optional[float], unit: str = "") -> str:
     return f"{v:.3f}"
 
 
-def summary_table(models: Dict[str, Dict[str, TaskResult]]) -> str:
-    """The side-by-side table: rows = metrics (task order), columns = DFT + models."""
+def summary_table(models: Dict[str, Dict[str, TaskResult]],
+                  uncertainties: Optional[Dict[str, Uncertainty]] = None) -> str:
+    """The side-by-side table: rows = metrics (task order), columns = DFT + models.
+
+    A DFT cell shows the reference's own uncertainty (``uncertainties``, default: from the
+    packaged reference files; ``± ?`` where the file holds no estimate); a model deviation
+    smaller than it is marked "within DFT ±u" (the reference does not resolve it)."""
+    if uncertainties is None:
+        uncertainties = reference_uncertainties()
     rows: Dict[str, Dict[str, Any]] = {}
     for label, results in models.items():
         for tname in TASKS:
@@ -74,6 +83,7 @@ def summary_table(models: Dict[str, Dict[str, TaskResult]]) -> str:
     lines = [head, sep]
     for key, row in sorted(rows.items(), key=lambda kv: list(TASKS).index(kv[1]["task"])):
         m0: Metric = row["metric"]
+        u = uncertainties.get(key)
         cells = []
         for lab in labels:
             m = row["cells"].get(lab)
@@ -85,7 +95,8 @@ def summary_table(models: Dict[str, Dict[str, TaskResult]]) -> str:
             if err is None and m.value is not None and m0.reference is not None:
                 err = m.value - m0.reference
             if err is not None:
-                txt += f" ({'+' if err >= 0 else ''}{fmt(err, m.unit)})"
+                mark = f"; within DFT ±{fmt(u.value, m.unit)}" if within(err, u) else ""
+                txt += f" ({'+' if err >= 0 else ''}{fmt(err, m.unit)}{mark})"
             if m.value is None and m.note:
                 txt = m.note
             if m.backend:              # which engine made this cell's number
@@ -93,9 +104,60 @@ def summary_table(models: Dict[str, Dict[str, TaskResult]]) -> str:
             if m.value is not None and m.note:   # e.g. a CI, an unconverged NEB
                 txt += f" <br>{m.note}"
             cells.append(txt)
+        dft = fmt(m0.reference, m0.unit)
+        if m0.reference is not None:
+            dft += f" ± {fmt(u.value, m0.unit)}" if u is not None else " ± ?"
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in [
-            m0.label, m0.unit, fmt(m0.reference, m0.unit)] + cells) + " |")
+            m0.label, m0.unit, dft] + cells) + " |")
     return "\n".join(lines)
+
+
+def how_to_read(models: Dict[str, Dict[str, TaskResult]],
+                uncertainties: Optional[Dict[str, Uncertainty]] = None) -> List[str]:
+    """The "How to read this report" section: what the rows measure, where the DFT
+    uncertainties come from, and which differences the sample sizes resolve."""
+    from umlip.validation.stats import fisher_exact, smallest_resolvable_difference
+
+    if uncertainties is None:
+        uncertainties = reference_uncertainties()
+    out = ["## How to read this report", "",
+           "- **Rows.** Dissociation: each curve against PySCF PBE; the headline MAEs cover "
+           "the chemically relevant window (the compressed wall cut where DFT is 2 eV above the "
+           "minimum; the stretched side whole), the full-range rows add the wall, where "
+           "a few points far up the wall dominate any mean. De is against each method's "
+           "own dissociation limit (isolated atoms); "
+           "for models trained without isolated atoms it mostly measures their per-element "
+           "reference energies. H/H2 on Cu(111), Cu adatom, phonons: GPAW PBE (PAW) at the "
+           "DFT lattice constant, for the models too (their own is in the Cu lattice-constant "
+           "row; a smaller a0 alone raises Cu frequencies). "
+           "Reactive MD: counts of outcomes of H2 shot at Cu(111); the drift rows measure "
+           "NVE energy conservation, not accuracy. Hot MD: the first temperature at which a "
+           "single run shows an unphysical event.",
+           "- **DFT uncertainty.** A DFT cell reads value ± u, u being the reference's own "
+           "numerical spread at its level of theory; ± ? means the reference file holds no "
+           "estimate. A model deviation below u is marked *within DFT ±u*: it is not "
+           "resolved. Level-of-theory differences (all-electron vs PAW PBE for the "
+           "molecules, non-relativistic Cu2) are not in u and can be larger (ABOUT.md, "
+           "'Not done yet'). "
+           "Sources:"]
+    by_src: Dict[str, List[str]] = {}
+    for k, u in uncertainties.items():
+        by_src.setdefault(u.source, []).append(f"`{k}` ±{fmt(u.value)}")
+    out += [f"  - {src}: {', '.join(keys)}" for src, keys in by_src.items()]
+    ns = sorted({row["n"] for res in models.values() if "reactive_md" in res
+                 for row in res["reactive_md"].energies})
+    if ns:
+        n = ns[0]
+        d = smallest_resolvable_difference(n)
+        out.append(f"- **Sample sizes.** P(dissociation) rests on {n} trajectories per energy "
+                   f"and model: two models differ significantly (two-sided Fisher exact, 5%) "
+                   f"at every baseline only if their counts differ by {d} or more "
+                   f"(e.g. {n * 3 // 5}/{n} vs {n * 3 // 10}/{n}: p = "
+                   f"{fisher_exact(n * 3 // 5, n, n * 3 // 10, n):.2f}, not significant). The "
+                   "reactive-MD section lists every pair. Hot MD is one run per model and "
+                   "temperature: a failure temperature is one event, not a rate. The other "
+                   "rows are deterministic; their resolution is the DFT ±u.")
+    return out + [""]
 
 
 def _references_section(models: Dict[str, Dict[str, TaskResult]]) -> List[str]:
@@ -205,14 +267,16 @@ def write_report(result_dirs: Sequence[PathLike], out_dir: PathLike) -> Path:
           f"Generated {time.strftime('%Y-%m-%d %H:%M')} from "
           + ", ".join(f"`{d}`" for d in dirs) + ".", "",
           "Units: eV, Å, eV/Å, K, THz. Model cells: value (deviation from DFT). "
-          "DFT = PBE (GPAW plane waves for the solids and surfaces, PySCF def2-TZVP for the "
-          "molecules).", ""]
+          "DFT = PBE (GPAW plane waves with PAW setups for the solids and surfaces; PySCF "
+          "def2-TZVP, all-electron and non-relativistic, for the molecules).", ""]
+    unc = reference_uncertainties()
+    md += how_to_read(models, unc)
     differ = settings_differ(models)
     if differ:
         md += [f"**Warning: models ran {', '.join(f'`{t}`' for t in differ)} with different "
                "settings; those rows compare settings as well as models (see the task "
                "sections).**", ""]
-    md += ["## Summary", "", summary_table(models), "", "## Models", "",
+    md += ["## Summary", "", summary_table(models, unc), "", "## Models", "",
           "| Model | Calculator | Tasks (status, backend, compute time) | Quick |",
           "|---|---|---|---|"]
     for label, man in manifests.items():
@@ -261,6 +325,8 @@ def write_report(result_dirs: Sequence[PathLike], out_dir: PathLike) -> Path:
                 md.append(f"- *{lab}*: **failed piece** {e['piece']}: {e['error']}")
         for lab, e in failed.items():
             md.append(f"- *{lab}*: **task failed**: {e.get('error')}")
+        if per:
+            md += cls.report_lines(per)
     path = out / "README.md"
     path.write_text("\n".join(md) + "\n")
     return path

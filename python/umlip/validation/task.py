@@ -290,3 +290,9 @@ class Task:
     @classmethod
     def plot_results(cls, results: Dict[str, TaskResult], outdir: PathLike) -> List[str]:
         return []
+
+    @classmethod
+    def report_lines(cls, results: Dict[str, TaskResult]) -> List[str]:
+        """Markdown lines the report adds to the task's section, derived from the results of
+        all models together (e.g. model-vs-model significance); none by default."""
+        return []
