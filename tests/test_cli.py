@@ -67,3 +67,19 @@ def test_selftest(mace_model):
     assert p.returncode == 0, p.stdout + p.stderr
     assert "LAMMPS 1 rank" in p.stdout and "LAMMPS 2 ranks" in p.stdout
     assert "selftest PASSED" in p.stdout
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("ghost,mode", [(None, "layer"), ("graph", "graph")])
+def test_selftest_splits_the_work_at_two_ranks(analytic_model, ghost, mode):
+    """At 2 ranks the selftest runs a mode that splits the work (layer for a layered file, or
+    the one asked for), says which one the pair style ran, and keeps its columns aligned."""
+    p = umlip("selftest", analytic_model, "--ranks", "1", "2", "--steps", "20",
+              *(["--ghost", ghost] if ghost else []))
+    assert p.returncode == 0, p.stdout + p.stderr
+    lines = p.stdout.splitlines()
+    header = next(ln for ln in lines if ln.startswith("backend (ghost mode)"))
+    rows = [ln for ln in lines if ln.startswith("LAMMPS ")]
+    assert rows[1].startswith(f"LAMMPS 2 ranks ({mode}) ") and "(replicate)" not in rows[1], rows
+    assert all(len(r) == len(header) for r in rows), [header] + rows
+    assert "[selftest: NVE steps] 20/20" in p.stderr and "ghost" in p.stderr

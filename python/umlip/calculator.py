@@ -38,6 +38,14 @@ class UMLIPCalculator(Calculator):
     stresses : (N, 6) ndarray [eV/Å^3], per-atom stresses (they sum to the stress): half of each
         edge's virial -r (x) dE/dr to each of its two atoms, over the cell volume; computed only
         when asked for
+
+    Copies and pickles
+    ------------------
+    ``copy.deepcopy(calc)``, ``calc.copy()`` and pickling (multiprocessing, NEB images) load
+    the model again from the resolved model file with the same options, and refuse with
+    ValueError if that file's content hash changed since this calculator loaded it. Each such
+    copy has its own engine model: an engine model must not evaluate in two threads at once.
+    ``copy.copy(calc)`` shares the engine model (use it from one thread at a time).
     """
 
     implemented_properties = ("energy", "free_energy", "forces", "stress", "energies",
@@ -52,6 +60,56 @@ class UMLIPCalculator(Calculator):
                                 recompute=recompute)
         self.parameters.update(model=str(model), device=device, dtype=self.model.dtype,
                                num_threads=num_threads, recompute=recompute)
+        self._model_file, self._content_hash = str(self.model.path), self.model.content_hash
+
+    def todict(self, skip_default: bool = True) -> dict:
+        """The parameters, plus the resolved model file and its content hash (``model_file``,
+        ``content_hash``): what reproduces this calculator, whatever the name meant."""
+        out = super().todict(skip_default)
+        out.update(model_file=self._model_file, content_hash=self._content_hash)
+        return out
+
+    def copy(self) -> "UMLIPCalculator":
+        """A new calculator with its own engine model loaded from the same model file with the
+        same options, without results (e.g. one per NEB image)."""
+        new = UMLIPCalculator.__new__(UMLIPCalculator)
+        new.__setstate__(self.__getstate__())
+        new.atoms, new.results = None, {}
+        return new
+
+    def __getstate__(self) -> dict:
+        # the engine model is not picklable: keep what reloads it (file, options, hash)
+        state = self.__dict__.copy()
+        del state["model"]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        from umlip import engine
+
+        self.__dict__.update(state)
+        par = self.parameters
+        rec = par["recompute"]
+        self.model = engine.Model(self._model_file, device=par["device"], dtype=par["dtype"],
+                                  num_threads=par["num_threads"] or 0,
+                                  recompute=-1 if rec == "auto" else int(rec))
+        if self.model.content_hash != self._content_hash:
+            raise ValueError(
+                f"model file {self._model_file} changed since the calculator loaded it (content "
+                f"hash {self.model.content_hash}, expected {self._content_hash}); "
+                f"cannot restore the calculator from it")
+
+    def __copy__(self) -> "UMLIPCalculator":
+        new = UMLIPCalculator.__new__(UMLIPCalculator)
+        new.__dict__.update(self.__dict__)       # shares the engine model: see the class doc
+        return new
+
+    def __deepcopy__(self, memo) -> "UMLIPCalculator":
+        import copy
+
+        new = UMLIPCalculator.__new__(UMLIPCalculator)
+        memo[id(self)] = new
+        new.__setstate__(copy.deepcopy(self.__getstate__(), memo))
+        return new
 
     def calculate(self, atoms=None, properties: Sequence[str] = ("energy",),
                   system_changes=all_changes):

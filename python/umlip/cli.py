@@ -18,11 +18,15 @@ import sys
 
 def _cmd_export(args) -> int:
     from umlip.families import export
+    from umlip.progress import step
 
     if args.family == "sevenn" and ":" in args.source and args.modal is None:
         args.source, args.modal = args.source.split(":", 1)
-    export(args.family, args.source, args.output, dtype=args.dtype, modal=args.modal,
-           head=args.head, name=args.name)
+    with step(f"exporting {args.source} ({args.family}) to {args.output} and checking it "
+              f"against the family's own calculator", expected=35,
+              label=f"exporting {args.source}"):
+        export(args.family, args.source, args.output, dtype=args.dtype, modal=args.modal,
+               head=args.head, name=args.name)
     from umlip import engine
 
     m = engine.Model(args.output)
@@ -52,27 +56,19 @@ def _cmd_resolve(args) -> int:
 
 
 def _resolve_for_program(model: str) -> str:
-    """resolve(), with a progress line before a first export; an unusable export interpreter
-    fails before that line, so the failure is the only output."""
-    from pathlib import Path
+    """resolve(): a first export reports its progress on stderr; an unusable export
+    interpreter or cache directory fails before that, so the failure is the only output."""
+    from umlip.models import resolve
 
-    from umlip.families.envs import family_python, importable_here
-    from umlip.models import KNOWN_MODELS, cached_path, resolve
-
-    key = str(model).lower()
-    if not Path(model).is_file() and key in KNOWN_MODELS and not cached_path(key).is_file():
-        family = KNOWN_MODELS[key].family
-        if not importable_here(family):
-            family_python(family)    # raises, naming UMLIP_<FAMILY>_PYTHON, if it is unusable
-        print(f"umlip: exporting {model} ({family}) into the model cache "
-              f"{cached_path(key)} on first use (about a minute)", flush=True)
     return str(resolve(model))
 
 
 def _resolve_error(model: str, exc: Exception) -> str:
     """One line for a failed resolve, naming the setting to change where there is one."""
-    from umlip.models import cache_dir
+    from umlip.models import CacheDirError, cache_dir
 
+    if isinstance(exc, CacheDirError):
+        return str(exc)
     if isinstance(exc, OSError) and not isinstance(exc, FileNotFoundError) or (
             isinstance(exc, FileNotFoundError) and exc.filename is not None
             and str(cache_dir()) in str(exc.filename)):
@@ -108,11 +104,12 @@ def _cmd_info(args) -> int:
 
 
 def _cmd_models(args) -> int:
-    from umlip.models import KNOWN_MODELS, cached_path
+    from umlip.models import KNOWN_MODELS, MACE_HINT, cached_path
 
     for name, km in KNOWN_MODELS.items():
         state = "cached" if cached_path(name).is_file() else "exported on first use"
         print(f"{name:18s} {km.family:7s} {km.description}  [{state}]")
+    print(f"\n{MACE_HINT}")
     return 0
 
 
@@ -122,39 +119,70 @@ def _cmd_selftest(args) -> int:
     return selftest_main(args)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="umlip", description="umlip: uMLIPs in LAMMPS and ASE")
-    sub = p.add_subparsers(dest="command", required=True)
+class HelpFormatter(argparse.HelpFormatter):
+    """Help with the default appended where there is a meaningful one (not None/False)."""
 
-    e = sub.add_parser("export", help="export a model to the umlip model contract")
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if ("%(default)" not in text and action.default not in (None, False, argparse.SUPPRESS)
+                and action.option_strings and action.nargs != 0):
+            text += " (default: %(default)s)"
+        return text
+
+
+def _version() -> str:
+    import umlip
+
+    return f"umlip {getattr(umlip, '__version__', 'unknown')}"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="umlip", description="umlip: uMLIPs in LAMMPS and ASE",
+                                formatter_class=HelpFormatter)
+    p.add_argument("--version", action="version", version=_version(),
+                   help="print the umlip version and exit")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name, **kwargs):
+        return sub.add_parser(name, formatter_class=HelpFormatter, **kwargs)
+
+    e = add("export", help="export a model to the umlip model contract")
     e.prog = "umlip export"
-    e.add_argument("family", choices=["sevenn", "mace"])
+    e.add_argument("family", choices=["sevenn", "mace"], help="model family of the source")
     e.add_argument("source", help="checkpoint / .model file, or a name shipped with the family "
                                   "package (7net-0, 7net-0_22may2024, 7net-l3i5, 7net-mf-0)")
     e.add_argument("-o", "--output", required=True, help="model file to write (.pt)")
-    e.add_argument("--dtype", choices=["float32", "float64"], help="default: the model's own")
+    e.add_argument("--dtype", choices=["float32", "float64"],
+                   help="dtype of the weights in the file (default: the model's own)")
     e.add_argument("--modal", help="fidelity of a SevenNet multi-fidelity model (e.g. PBE)")
     e.add_argument("--head", help="head of a multi-head MACE model")
     e.add_argument("--name", help="name recorded in the metadata")
     e.set_defaults(func=_cmd_export)
 
-    r = sub.add_parser("resolve", help="print the model file for a name or file")
-    r.add_argument("model")
+    r = add("resolve", help="print the model file for a name or file")
+    r.add_argument("model", help="model file or known model name (see `umlip models`)")
     r.set_defaults(func=_cmd_resolve)
 
-    i = sub.add_parser("info", help="show a model file's metadata")
-    i.add_argument("model")
-    i.add_argument("--json", action="store_true")
+    i = add("info", help="show a model file's metadata")
+    i.add_argument("model", help="model file or known model name")
+    i.add_argument("--json", action="store_true", help="print the metadata as JSON")
     i.set_defaults(func=_cmd_info)
 
-    m = sub.add_parser("models", help="list known model names")
+    m = add("models", help="list known model names (and how to get MACE models)")
     m.set_defaults(func=_cmd_models)
 
-    s = sub.add_parser("selftest", help="compare ASE and LAMMPS (1 and 2 MPI ranks) on one "
-                                        "model and report the NVE energy drift")
-    s.add_argument("model", nargs="?", default="7net-0")
-    s.add_argument("--steps", type=int, default=500, help="NVE steps (default 500)")
-    s.add_argument("--ranks", type=int, nargs="+", default=[1, 2])
+    s = add("selftest", help="compare ASE and LAMMPS (1 and 2 MPI ranks) on one model and "
+                             "report the NVE energy drift")
+    s.add_argument("model", nargs="?", default="7net-0",
+                   help="model file or known model name (default: 7net-0)")
+    s.add_argument("--steps", type=int, default=200, help="NVE steps (0: no NVE)")
+    s.add_argument("--ranks", type=int, nargs="+", default=[1, 2],
+                   help="MPI rank counts to compare with ASE")
+    s.add_argument("--ghost", choices=["auto", "graph", "replicate", "layer"],
+                   help="ghost mode of pair style umlip on more than one rank (default: layer "
+                        "for layered model files, else graph: the modes that split the work; "
+                        "auto lets the pair style choose, which is replicate for this small "
+                        "system)")
     s.set_defaults(func=_cmd_selftest)
 
     # ---- validate: the reactive-events validation suite against DFT (umlip.validation) ----
@@ -166,13 +194,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
     try:
-        return args.func(args)
-    except (ValueError, FileNotFoundError, RuntimeError) as exc:
-        prog = f"umlip {args.command}"
-        print(f"{prog}: error: {exc}", file=sys.stderr)
-        return 2 if isinstance(exc, ValueError) else 1
+        args = parser.parse_args(argv)
+        try:
+            rc = args.func(args)
+        except (ValueError, FileNotFoundError, RuntimeError) as exc:
+            prog = f"umlip {args.command}"
+            print(f"{prog}: error: {exc}", file=sys.stderr)
+            return 2 if isinstance(exc, ValueError) else 1
+        sys.stdout.flush()
+        return rc
+    except BrokenPipeError:
+        # the reader went away (`umlip models | head -1`): not an error of ours; silence the
+        # flush at exit too
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -3,12 +3,18 @@
 Wherever umlip expects a model file you may also give a model name (``"7net-0"``): it is
 exported on first use into the cache directory and reused afterwards. The cache is
 ``$UMLIP_CACHE_DIR`` if set, else ``~/.cache/umlip``. Only weights that ship inside a pip
-package are known by name; umlip never downloads weights.
+package are known by name; umlip never downloads weights. No MACE weights ship offline: build or
+train a mace-torch ``.model`` and export it (``umlip export mace my.model -o my.pt``).
+
+A family's own checkpoint (a mace-torch ``.model``, a SevenNet ``.pth``) is not a model file:
+:func:`resolve` recognises one from its contents, without importing the family package, and
+says which ``umlip export`` command turns it into one.
 """
 from __future__ import annotations
 
 import fcntl
 import os
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Optional, Union
@@ -38,6 +44,21 @@ KNOWN_MODELS: Dict[str, KnownModel] = {
 
 DEFAULT_MODEL = "7net-0"
 
+#: how long a first export of a known name usually takes on 2 CPU cores [s]
+EXPORT_SECONDS = 40
+
+#: what `umlip models` adds about MACE (no MACE weights ship inside a pip package)
+MACE_HINT = ("MACE: no weights ship offline; build or train a mace-torch .model and export it: "
+             "umlip export mace my.model -o my.pt (then use my.pt as the model)")
+
+
+class CacheDirError(RuntimeError):
+    """The model cache directory cannot be used; the message names UMLIP_CACHE_DIR."""
+
+
+class FamilyCheckpointError(ValueError):
+    """A family's own checkpoint was given where a umlip model file is needed."""
+
 
 def cache_dir() -> Path:
     return Path(os.environ.get("UMLIP_CACHE_DIR") or Path.home() / ".cache" / "umlip")
@@ -47,10 +68,77 @@ def cached_path(name: str) -> Path:
     return cache_dir() / (name.lower().replace(":", "-") + ".pt")
 
 
-def resolve(model: PathLike) -> Path:
-    """Path of a model file for a file path or a known model name (exported on first use)."""
+def family_checkpoint(path: PathLike) -> Optional[str]:
+    """``"mace"`` or ``"sevenn"`` if ``path`` looks like that family's own checkpoint (a torch
+    pickle holding mace-torch modules, or a dict with SevenNet's ``model_state_dict`` and
+    ``config``), else None. Reads the pickle's record only, never unpickles, and imports neither
+    family. A TorchScript archive (a umlip model file) holds ``code/`` and is never one."""
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as z:
+                names = z.namelist()
+                if any("/code/" in n or n.endswith("constants.pkl") for n in names):
+                    return None
+                pkl = [n for n in names if n.endswith("/data.pkl") or n == "data.pkl"]
+                if not pkl:
+                    return None
+                head = z.read(pkl[0])
+        else:
+            with open(path, "rb") as fh:          # legacy (non-zip) torch.save
+                head = fh.read(4 << 20)
+            if not head.startswith(b"\x80"):
+                return None
+    except (OSError, zipfile.BadZipFile):
+        return None
+    if b"mace.modules" in head:
+        return "mace"
+    if b"model_state_dict" in head and b"config" in head:
+        return "sevenn"
+    return None
+
+
+def _refuse_checkpoint(p: Path) -> None:
+    family = family_checkpoint(p)
+    if family is None:
+        return
+    out = p.with_suffix(".pt")
+    if out == p:
+        out = p.with_name(p.stem + "-umlip.pt")
+    what = "a mace-torch model" if family == "mace" else "a SevenNet checkpoint"
+    raise FamilyCheckpointError(
+        f"{p} is {what}, not a umlip model file: export it once with `umlip export {family} "
+        f"{p} -o {out}` and use {out}")
+
+
+def check_cache_dir() -> Path:
+    """The cache directory, created if needed; raises CacheDirError (one line naming
+    UMLIP_CACHE_DIR) if it is not a writable directory."""
+    d = cache_dir()
+    fix = "set UMLIP_CACHE_DIR to a writable directory"
+    if d.exists() and not d.is_dir():
+        raise CacheDirError(f"cannot use the model cache directory {d}: it is not a directory; "
+                            f"{fix}")
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CacheDirError(f"cannot use the model cache directory {d} "
+                            f"({exc.strerror or exc}); {fix}") from None
+    if not os.access(d, os.W_OK | os.X_OK):
+        raise CacheDirError(f"cannot use the model cache directory {d}: it is not writable; "
+                            f"{fix}")
+    return d
+
+
+def resolve(model: PathLike, progress: bool = True) -> Path:
+    """Path of a model file for a file path or a known model name (exported on first use,
+    with progress lines on stderr unless ``progress`` is False).
+
+    Raises FamilyCheckpointError for a family checkpoint (naming the export command),
+    CacheDirError for an unusable cache directory, RuntimeError (naming
+    ``UMLIP_<FAMILY>_PYTHON``) when no export interpreter is found."""
     p = Path(model)
     if p.is_file():
+        _refuse_checkpoint(p)
         return p
     key = str(model).lower()
     if key == "7net-mf-0":
@@ -64,15 +152,28 @@ def resolve(model: PathLike) -> Path:
     out = cached_path(key)
     if out.is_file():
         return out
-    out.parent.mkdir(parents=True, exist_ok=True)
+    from umlip.families import export
+    from umlip.families.envs import family_python, importable_here
+    from umlip.progress import step
+
+    km = KNOWN_MODELS[key]
+    if not importable_here(km.family):
+        family_python(km.family)    # fails first (naming UMLIP_<FAMILY>_PYTHON) if unusable
+    check_cache_dir()
     # one exporter at a time per name (MPI ranks, parallel test workers)
-    with open(out.with_suffix(".lock"), "w") as lock:
+    try:
+        lock = open(out.with_suffix(".lock"), "w")
+    except OSError as exc:
+        raise CacheDirError(f"cannot use the model cache directory {out.parent} "
+                            f"({exc.strerror or exc}); set UMLIP_CACHE_DIR to a writable "
+                            f"directory") from None
+    with lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not out.is_file():
-            from umlip.families import export
-
-            km = KNOWN_MODELS[key]
-            export(km.family, km.source, str(out), name=key, **km.options)
+            with step(f"exporting {model} ({km.family}) into the model cache {out} on first "
+                      f"use", expected=EXPORT_SECONDS, enabled=progress,
+                      label=f"exporting {model}"):
+                export(km.family, km.source, str(out), name=key, **km.options)
     return out
 
 

@@ -6,8 +6,12 @@ Runs one small reactive system (H2 above a Cu(111) slab, non-periodic along z) t
 2. LAMMPS with pair style umlip at 1 and 2 MPI ranks (engine via the plugin),
 
 prints the largest differences in energy, forces and virial, then runs a short NVE MD in LAMMPS
-and prints the energy drift. Exits non-zero if LAMMPS and ASE disagree beyond float64 round-off
-(1e-8 eV/atom, 1e-7 eV/Å, 1e-7 eV) or the drift exceeds 1e-3 eV/atom/ps.
+and prints the energy drift. On more than one rank the pair style runs in the ghost mode that
+splits the work (``--ghost``, default: *layer* for layered model files, else *graph*; *auto*
+would replicate this small system on every rank), and the table names the mode that ran (the
+pair style's own statistics). Progress of every run goes to stderr. Exits non-zero if LAMMPS
+and ASE disagree beyond float64 round-off (1e-8 eV/atom, 1e-7 eV/Å, 1e-7 eV) or the drift
+exceeds 1e-3 eV/atom/ps.
 """
 from __future__ import annotations
 
@@ -41,12 +45,23 @@ def _system(model):
     return a
 
 
+def ghost_mode(model, ranks: int, requested=None) -> str:
+    """The ghost keyword of a run at ``ranks``: ``requested`` if given; else, on more than one
+    rank, the mode that splits the work (layer for a layered file, else graph); else auto."""
+    if requested:
+        return requested
+    if ranks > 1:
+        return "layer" if model.layered else "graph"
+    return "auto"
+
+
 def main(args) -> int:
     from ase import Atoms
 
     from umlip import UMLIPCalculator
     from umlip.lammps.driver import case_from_atoms, run_under_mpi
     from umlip.models import resolve
+    from umlip.progress import step
     from umlip.units import virial_to_lammps
 
     path = str(resolve(args.model))
@@ -56,16 +71,22 @@ def main(args) -> int:
     print(f"umlip selftest: {calc.model.name} ({calc.model.family} {calc.model.family_version}), "
           f"{path}")
     print(f"system: {atoms.get_chemical_formula()} ({n} atoms), pbc {atoms.pbc.tolist()}, "
-          f"float64")
+          f"float64", flush=True)
 
-    spec = {"model": path, "dtype": "float64", "cases": [case_from_atoms(atoms, "selftest")]}
+    case = case_from_atoms(atoms, "selftest")
+    requested = getattr(args, "ghost", None)
+    width = max(len(f"LAMMPS {r} ranks (replicate)") + 2 for r in args.ranks)
     ok = True
     with tempfile.TemporaryDirectory() as tmp:
-        print(f"\n{'backend':<24}{'|dE| eV/atom':>14}{'max|dF| eV/Å':>15}{'max|dW| eV':>13}"
-              f"{'time s':>9}")
+        print(f"\n{'backend (ghost mode)':<{width}}{'|dE| eV/atom':>14}{'max|dF| eV/Å':>15}"
+              f"{'max|dW| eV':>13}{'time s':>9}", flush=True)
         for ranks in args.ranks:
+            ghost = ghost_mode(calc.model, ranks, requested)
+            spec = {"model": path, "dtype": "float64", "pair_extra": f"ghost {ghost}",
+                    "cases": [case]}
             t0 = time.perf_counter()
-            d = run_under_mpi(spec, ranks, tmp, tag="selftest")
+            with step(f"selftest: LAMMPS at {ranks} rank(s), ghost {ghost}"):
+                d = run_under_mpi(spec, ranks, tmp, tag="selftest")
             dt = time.perf_counter() - t0
             ref = Atoms(numbers=d["0_numbers"], positions=d["0_positions"], cell=atoms.cell,
                         pbc=atoms.pbc)
@@ -78,9 +99,10 @@ def main(args) -> int:
             dw = float(np.max(np.abs(d["0_virial"] - w)))
             good = de <= TOL_E and df <= TOL_F and dw <= TOL_W
             ok &= good
+            # the mode the pair style reports having run (pair_statistics), not the one asked
             label = f"LAMMPS {ranks} rank{'s' if ranks > 1 else ''} ({d['0_mode']})"
-            print(f"{label:<24}{de:>14.2e}{df:>15.2e}{dw:>13.2e}{dt:>9.1f}"
-                  f"{'' if good else '   <-- MISMATCH'}")
+            print(f"{label:<{width}}{de:>14.2e}{df:>15.2e}{dw:>13.2e}{dt:>9.1f}"
+                  f"{'' if good else '   <-- MISMATCH'}", flush=True)
 
         if args.steps > 0:
             drift, excursion, ps = nve(path, atoms, args.steps, Path(tmp))
@@ -98,6 +120,7 @@ def nve(model_path, atoms, steps, workdir):
     [eV/atom/ps], the largest excursion |E(t)-E(0)| [eV/atom] and the simulated time [ps]."""
     from umlip.lammps.driver import case_from_atoms, setup_case
     from umlip.lammps.session import open_lammps
+    from umlip.progress import Progress
     from umlip.units import ps_to_fs
     from umlip.validation.md import energy_drift
 
@@ -112,10 +135,13 @@ def nve(model_path, atoms, steps, workdir):
         every = max(1, steps // 50)
         times, energies = [], []
         lmp.command("run 0")
-        for _ in range(0, steps, every):
+        progress = Progress("selftest: NVE steps", total=steps)
+        for start in range(0, steps, every):
             times.append(lmp.get_thermo("time"))
             energies.append(lmp.get_thermo("etotal"))
-            lmp.command(f"run {every} pre no post no")
+            lmp.command(f"run {min(every, steps - start)} pre no post no")
+            progress.update(min(every, steps - start))
+        progress.close()
         times.append(lmp.get_thermo("time"))
         energies.append(lmp.get_thermo("etotal"))
     finally:
