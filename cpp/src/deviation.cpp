@@ -8,15 +8,16 @@ namespace umlip {
 void force_deviation(const double *forces, int64_t n, int K, double *sigma)
 {
   for (int64_t a = 0; a < n; ++a) {
+    // shifted by the first model's force, so that identical models give exactly zero
     const double *f = forces + a * 3 * K;
     double mean[3] = {0.0, 0.0, 0.0};
     for (int k = 0; k < K; ++k)
-      for (int m = 0; m < 3; ++m) mean[m] += f[3 * k + m];
+      for (int m = 0; m < 3; ++m) mean[m] += f[3 * k + m] - f[m];
     for (int m = 0; m < 3; ++m) mean[m] /= K;
     double var = 0.0;
     for (int k = 0; k < K; ++k)
       for (int m = 0; m < 3; ++m) {
-        const double d = f[3 * k + m] - mean[m];
+        const double d = f[3 * k + m] - f[m] - mean[m];
         var += d * d;
       }
     sigma[a] = std::sqrt(var / K);
@@ -25,12 +26,13 @@ void force_deviation(const double *forces, int64_t n, int K, double *sigma)
 
 double committee_std(const double *values, int K, int64_t stride)
 {
+  // shifted by the first value, so that identical values give exactly zero
   double mean = 0.0;
-  for (int k = 0; k < K; ++k) mean += values[k * stride];
+  for (int k = 0; k < K; ++k) mean += values[k * stride] - values[0];
   mean /= K;
   double var = 0.0;
   for (int k = 0; k < K; ++k) {
-    const double d = values[k * stride] - mean;
+    const double d = values[k * stride] - values[0] - mean;
     var += d * d;
   }
   return std::sqrt(var / K);

@@ -15,7 +15,10 @@ class UMLIPCalculator(Calculator):
 
     Parameters
     ----------
-    model : str or path
+    model : str or path, or a list of them
+        A list is a committee: the first model (or the mean, ``drive="mean"``) gives energy,
+        forces and stress; ``forces_std`` (per atom), ``energy_std`` and
+        ``results["model_devi"]`` give their disagreement with pair style umlip's conventions.
         A model file exported by ``umlip export``, or a known name such as ``"7net-0"``
         (exported on first use into the cache, see umlip.models).
     device : str
@@ -49,18 +52,33 @@ class UMLIPCalculator(Calculator):
     """
 
     implemented_properties = ("energy", "free_energy", "forces", "stress", "energies",
-                              "stresses")
+                              "stresses", "forces_std", "energy_std")
     nolabel = True
 
-    def __init__(self, model: PathLike = DEFAULT_MODEL, device: str = "cpu",
-                 dtype: Optional[str] = None, num_threads: Optional[int] = None,
-                 recompute: Union[bool, str] = "auto", **kwargs):
+    def __init__(self, model: Union[PathLike, Sequence[PathLike]] = DEFAULT_MODEL,
+                 device: str = "cpu", dtype: Optional[str] = None,
+                 num_threads: Optional[int] = None, recompute: Union[bool, str] = "auto",
+                 drive: str = "first", **kwargs):
         super().__init__(**kwargs)
-        self.model = load_model(model, device=device, dtype=dtype, num_threads=num_threads,
+        models = list(model) if isinstance(model, (list, tuple)) else [model]
+        if not models:
+            raise ValueError("give a model file or name, or a list of them for a committee")
+        if drive not in ("first", "mean"):
+            raise ValueError(f"drive must be 'first' or 'mean', not {drive!r}")
+        self.model = load_model(models[0], device=device, dtype=dtype, num_threads=num_threads,
                                 recompute=recompute)
-        self.parameters.update(model=str(model), device=device, dtype=self.model.dtype,
-                               num_threads=num_threads, recompute=recompute)
+        self.members = [load_model(m, device=device, dtype=dtype, num_threads=num_threads,
+                                   recompute=recompute) for m in models[1:]]
+        for other in self.members:
+            if sorted(other.atomic_numbers) != sorted(self.model.atomic_numbers):
+                raise ValueError(f"committee models must cover the same elements: "
+                                 f"{self.model.path} covers {sorted(self.model.atomic_numbers)}, "
+                                 f"{other.path} covers {sorted(other.atomic_numbers)}")
+        self.parameters.update(model=[str(m) for m in models] if len(models) > 1 else
+                               str(models[0]), device=device, dtype=self.model.dtype,
+                               num_threads=num_threads, recompute=recompute, drive=drive)
         self._model_file, self._content_hash = str(self.model.path), self.model.content_hash
+        self._member_files = [(str(m.path), m.content_hash) for m in self.members]
 
     def todict(self, skip_default: bool = True) -> dict:
         """The parameters, plus the resolved model file and its content hash (``model_file``,
@@ -81,6 +99,7 @@ class UMLIPCalculator(Calculator):
         # the engine model is not picklable: keep what reloads it (file, options, hash)
         state = self.__dict__.copy()
         del state["model"]
+        state.pop("members", None)
         return state
 
     def __setstate__(self, state: dict) -> None:
@@ -89,14 +108,20 @@ class UMLIPCalculator(Calculator):
         self.__dict__.update(state)
         par = self.parameters
         rec = par["recompute"]
-        self.model = engine.Model(self._model_file, device=par["device"], dtype=par["dtype"],
-                                  num_threads=par["num_threads"] or 0,
-                                  recompute=-1 if rec == "auto" else int(rec))
-        if self.model.content_hash != self._content_hash:
-            raise ValueError(
-                f"model file {self._model_file} changed since the calculator loaded it (content "
-                f"hash {self.model.content_hash}, expected {self._content_hash}); "
-                f"cannot restore the calculator from it")
+
+        def reload(path, expected):
+            m = engine.Model(path, device=par["device"], dtype=par["dtype"],
+                             num_threads=par["num_threads"] or 0,
+                             recompute=-1 if rec == "auto" else int(rec))
+            if m.content_hash != expected:
+                raise ValueError(
+                    f"model file {path} changed since the calculator loaded it (content hash "
+                    f"{m.content_hash}, expected {expected}); cannot restore the calculator "
+                    f"from it")
+            return m
+
+        self.model = reload(self._model_file, self._content_hash)
+        self.members = [reload(p, h) for p, h in getattr(self, "_member_files", [])]
 
     def __copy__(self) -> "UMLIPCalculator":
         new = UMLIPCalculator.__new__(UMLIPCalculator)
@@ -115,13 +140,19 @@ class UMLIPCalculator(Calculator):
                   system_changes=all_changes):
         super().calculate(atoms, properties, system_changes)
         a = self.atoms
-        out = self.model.compute(
-            np.ascontiguousarray(a.positions, dtype=float),
-            np.ascontiguousarray(a.numbers, dtype=np.int32),
-            np.ascontiguousarray(a.cell.array, dtype=float),
-            np.ascontiguousarray(a.pbc, dtype=bool),
-            atom_virial="stresses" in properties,
-        )
+        args = (np.ascontiguousarray(a.positions, dtype=float),
+                np.ascontiguousarray(a.numbers, dtype=np.int32),
+                np.ascontiguousarray(a.cell.array, dtype=float),
+                np.ascontiguousarray(a.pbc, dtype=bool))
+        out = self.model.compute(*args, atom_virial="stresses" in properties)
+        committee = None
+        if self.members:
+            committee = [out] + [m.compute(*args, atom_virial="stresses" in properties)
+                                 for m in self.members]
+            if self.parameters.get("drive") == "mean":
+                out = {key: np.mean([o[key] for o in committee], axis=0)
+                       for key in ("energy", "forces", "energies", "virial", "atom_virial")
+                       if key in out}
         energy = float(out["energy"])
         results = {
             "energy": energy,
@@ -137,4 +168,34 @@ class UMLIPCalculator(Calculator):
         elif "stress" in properties or "stresses" in properties:
             raise PropertyNotImplementedError(
                 "stress needs a cell with non-zero volume; this structure has none")
+        if committee is not None:
+            results.update(committee_results(committee, len(a)))
+        elif "forces_std" in properties or "energy_std" in properties:
+            raise PropertyNotImplementedError(
+                "forces_std and energy_std need a committee: UMLIPCalculator([m0, m1, ...])")
         self.results = results
+
+
+def committee_results(outputs, natoms: int) -> dict:
+    """The model deviation of a committee's engine outputs (one dict per model), with the
+    conventions of pair style umlip's out_file (DeePMD-kit's model_devi): ``forces_std`` (N,)
+    [eV/Å] per-atom force deviation, ``energy_std`` [eV] of the total energy, and
+    ``model_devi``: max/min/avg_devi_f [eV/Å], max/min/avg_devi_v [eV] (virial per atom),
+    devi_e [eV/atom]."""
+    from umlip import engine
+
+    forces = np.stack([o["forces"] for o in outputs], axis=1)            # atoms, models, 3
+    sigma = engine.force_deviation(np.ascontiguousarray(forces))
+    energies = np.array([float(o["energy"]) for o in outputs])
+    hi, lo, rms = engine.virial_deviation(
+        np.ascontiguousarray(np.stack([o["virial"] for o in outputs])), natoms)
+    e_std = float(engine.committee_std(energies))
+    return {
+        "forces_std": sigma,
+        "energy_std": e_std,
+        "model_devi": {"max_devi_v": hi, "min_devi_v": lo, "avg_devi_v": rms,
+                       "max_devi_f": float(sigma.max()) if len(sigma) else 0.0,
+                       "min_devi_f": float(sigma.min()) if len(sigma) else 0.0,
+                       "avg_devi_f": float(sigma.mean()) if len(sigma) else 0.0,
+                       "devi_e": e_std / max(natoms, 1)},
+    }

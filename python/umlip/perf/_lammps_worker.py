@@ -52,6 +52,7 @@ def main(argv=None) -> int:
     p.add_argument("--ghost", default="auto")
     p.add_argument("--recompute", default="auto", choices=("auto", "yes", "no"))
     p.add_argument("--warmup", type=int, default=2, help="MD steps before the timed run")
+    p.add_argument("--extra", default="", help="more pair_style umlip keywords")
     p.add_argument("--raw", action="store_true")
     args = p.parse_args(argv)
 
@@ -69,7 +70,8 @@ def main(argv=None) -> int:
     atoms.rattle(0.03, seed=4567)
     atoms.wrap()
     setup_case(lmp, case_from_atoms(atoms, "perf"), args.model, args.dtype,
-               f"threads {args.threads} ghost {args.ghost} recompute {args.recompute}")
+               f"threads {args.threads} ghost {args.ghost} recompute {args.recompute} "
+               f"{args.extra}")
     lmp.commands_string("""
 velocity all create 300.0 12345 mom yes rot yes dist gaussian
 fix 1 all nve

@@ -53,29 +53,30 @@ def mem_total_gb() -> float:
     return 8.0
 
 
-def small_mace(cache: Path) -> str:
+def small_mace(cache: Path, seed: int = 3) -> str:
     """The benchmark's MACE: 2 layers, 32x0e+32x1o, r_max 5 Å, Cu only, float64."""
-    out = cache / "bench-mace-2layer.pt"
+    tag = "" if seed == 3 else f"-s{seed}"
+    out = cache / f"bench-mace-2layer{tag}.pt"
     if out.is_file():
         return str(out)
     from umlip.families.envs import family_python
     from umlip.families import export
 
-    src = cache / "bench-mace-2layer.model"
+    src = cache / f"bench-mace-2layer{tag}.model"
     subprocess.run([family_python("mace"), "-m", "umlip.families.mace", str(src),
                     "--elements", "Cu", "--layers", "2", "--hidden", "32x0e+32x1o",
-                    "--seed", "3"], check=True, capture_output=True)
+                    "--seed", str(seed)], check=True, capture_output=True)
     export("mace", str(src), str(out))
     return str(out)
 
 
 def run_worker(model, dtype, dims, steps, threads=1, ranks=1, ghost="auto", raw=False,
-               warmup=2, recompute="auto"):
+               warmup=2, recompute="auto", extra=""):
     """One worker run; rank 0's result, with peak_rss_gb the largest of any rank."""
     cmd = [sys.executable, "-m", "umlip.perf._lammps_worker", "--model", model,
            "--dtype", dtype, "--dims", *map(str, dims), "--steps", str(steps),
            "--threads", str(threads), "--ghost", ghost, "--warmup", str(warmup),
-           "--recompute", recompute]
+           "--recompute", recompute, "--extra", extra]
     if raw:
         cmd.append("--raw")
     if ranks > 1:
