@@ -792,7 +792,6 @@ void PairUMLIP::finish()
 void PairUMLIP::compute_graph()
 {
   const int nlocal_atoms = atom->nlocal;
-  double **f = atom->f;
   const int *type = atom->type;
 
   const double *xa = positions_angstrom(nlocal_atoms + atom->nghost);
@@ -835,20 +834,32 @@ void PairUMLIP::compute_graph()
                e.what());
   }
 
+  tally_nodes(ev, node_atoms.data(), n_nodes, nlocal);
+}
+
+/* ----------------------------------------------------------------------
+   graph and layer modes: an evaluation on graph nodes into LAMMPS's forces, energies and
+   virials; node k is slot node_slot[k] (slot k if null), local nodes are slots 0..n_local-1
+------------------------------------------------------------------------- */
+
+void PairUMLIP::tally_nodes(const umlip::Evaluation &ev, const int64_t *node_slot,
+                            int64_t n_nodes, int64_t n_local)
+{
+  double **f = atom->f;
   const double funit = eunit / lunit;
   for (int64_t k = 0; k < n_nodes; ++k) {
-    const int64_t a = atom_of(node_atoms[k]);
+    const int a = atom_of(node_slot ? node_slot[k] : k);
     f[a][0] += funit * ev.forces[3 * k];
     f[a][1] += funit * ev.forces[3 * k + 1];
     f[a][2] += funit * ev.forces[3 * k + 2];
   }
   if (eflag_global) eng_vdwl += eunit * ev.energy;
   if (eflag_atom)
-    for (int i = 0; i < nlocal; ++i) eatom[atom_of(i)] += eunit * ev.atom_energies[i];
+    for (int64_t i = 0; i < n_local; ++i) eatom[atom_of(i)] += eunit * ev.atom_energies[i];
   if (vflag_global) add_virial(virial, ev.virial, eunit);
   if (vflag_atom)
     for (int64_t k = 0; k < n_nodes; ++k)
-      add_virial(vatom[atom_of(node_atoms[k])], &ev.atom_virial[9 * k], eunit);
+      add_virial(vatom[atom_of(node_slot ? node_slot[k] : k)], &ev.atom_virial[9 * k], eunit);
 }
 
 /* ----------------------------------------------------------------------
@@ -980,7 +991,6 @@ void PairUMLIP::compute_replicated()
 void PairUMLIP::compute_layer()
 {
   const int nall = atom->nlocal + atom->nghost;
-  double **f = atom->f;
   const int *type = atom->type;
   const double *xa = positions_angstrom(nall);
   select_mapped();
@@ -1038,20 +1048,7 @@ void PairUMLIP::compute_layer()
   }
   if (layer_local == 0) return;
 
-  const double funit = eunit / lunit;
-  for (int64_t k = 0; k < layer_nodes; ++k) {
-    const int a = atom_of(k);
-    f[a][0] += funit * ev.forces[3 * k];
-    f[a][1] += funit * ev.forces[3 * k + 1];
-    f[a][2] += funit * ev.forces[3 * k + 2];
-  }
-  if (eflag_global) eng_vdwl += eunit * ev.energy;
-  if (eflag_atom)
-    for (int64_t i = 0; i < layer_local; ++i) eatom[atom_of(i)] += eunit * ev.atom_energies[i];
-  if (vflag_global) add_virial(virial, ev.virial, eunit);
-  if (vflag_atom)
-    for (int64_t k = 0; k < layer_nodes; ++k)
-      add_virial(vatom[atom_of(k)], &ev.atom_virial[9 * k], eunit);
+  tally_nodes(ev, nullptr, layer_nodes, layer_local);
 }
 
 /* ----------------------------------------------------------------------

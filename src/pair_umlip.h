@@ -164,6 +164,8 @@ class PairUMLIP : public Pair {
   void compute_graph();
   void compute_replicated();
   void compute_layer();
+  void tally_nodes(const umlip::Evaluation &ev, const int64_t *node_slot, int64_t n_nodes,
+                   int64_t n_local);
   umlip::Evaluation evaluate_models(const umlip::GraphInput &g, const std::vector<int> &node_type,
                                     umlip::HaloExchange *halo, bool atom_virial);
   void committee_deviation();
