@@ -40,7 +40,7 @@ CASES = {
     "not an element": ("pair_style umlip {mace}\npair_coeff * * Cu Xx", "",
                        "unknown chemical element 'Xx'"),
     "too few elements": ("pair_style umlip {mace}\npair_coeff * * Cu", "",
-                         r"needs one element symbol per atom type \(2 types\), got 1"),
+                         r"needs one element symbol \(or NULL\) per atom type \(2 types\), got 1"),
     "missing model": ("pair_style umlip {tmp}/nothing.pt\npair_coeff * * Cu H", "",
                       "nothing.pt' does not exist"),
     "corrupt model": ("pair_style umlip {tmp}/corrupt.pt\npair_coeff * * Cu H", "",

@@ -32,16 +32,33 @@ def run_lammps(model, cases, ranks, tmp_path, pair_extra="", timeout=900):
     return run_under_mpi(spec, ranks, tmp_path, timeout=timeout, tag=tag)
 
 
+_REFERENCE = {}
+
+
+def ase_reference(calc, atoms):
+    """ASE energy, forces, per-atom energies, LAMMPS-ordered virial and per-atom virials of one
+    structure; kept per (model, structure) so that the rank and ghost-mode variants of a test
+    share one reference evaluation."""
+    key = (calc.model.content_hash, calc.model.dtype, atoms.numbers.tobytes(), atoms.positions.tobytes(),
+           atoms.cell.array.tobytes(), tuple(atoms.pbc))
+    if key not in _REFERENCE:
+        atoms.calc = calc
+        w = virial_to_lammps(calc.model.compute(atoms.positions, atoms.numbers, atoms.cell.array,
+                                                atoms.pbc)["virial"])
+        wa = ase_stresses_to_lammps_atom_virial(atoms.get_stresses(), atoms.get_volume())
+        _REFERENCE[key] = (atoms.get_potential_energy(), atoms.get_forces(),
+                           atoms.get_potential_energies(), w, wa)
+        atoms.calc = None
+    return _REFERENCE[key]
+
+
 def check(data, cases, calc, ranks, expect_mode=None):
     for k, case in enumerate(cases):
         name = case["name"]
         atoms = Atoms(numbers=data[f"{k}_numbers"], positions=data[f"{k}_positions"],
                       cell=case["cell"], pbc=case["pbc"])
-        atoms.calc = calc
         n = len(atoms)
-        e, f, ea = atoms.get_potential_energy(), atoms.get_forces(), atoms.get_potential_energies()
-        w = virial_to_lammps(calc.model.compute(atoms.positions, atoms.numbers, atoms.cell.array,
-                                                atoms.pbc)["virial"])
+        e, f, ea, w, wa = ase_reference(calc, atoms)
         where = f"{name} at {ranks} ranks (mode {data[f'{k}_mode']})"
         assert abs(float(data[f"{k}_energy"]) - e) / n <= 1e-8, where
         assert np.max(np.abs(data[f"{k}_forces"] - f)) <= 1e-7, where
@@ -49,7 +66,6 @@ def check(data, cases, calc, ranks, expect_mode=None):
         assert np.max(np.abs(data[f"{k}_energies"] - ea)) <= 1e-8, where
         assert abs(data[f"{k}_energies"].sum() - data[f"{k}_energy"]) <= 1e-8, where
         assert np.max(np.abs(data[f"{k}_atom_virial"].sum(axis=0) - data[f"{k}_virial"])) <= 1e-8
-        wa = ase_stresses_to_lammps_atom_virial(atoms.get_stresses(), atoms.get_volume())
         err = np.max(np.abs(data[f"{k}_atom_virial"] - wa))
         assert err <= 1e-7, f"{where}: per-atom virial vs ASE stresses, max error {err:.2e} eV"
         if expect_mode:
@@ -92,7 +108,7 @@ def test_mace_replicate(mace_model, cases, tmp_path):
 
 
 @pytest.mark.mpi
-@pytest.mark.parametrize("ranks", [1, 2, 3])
+@pytest.mark.parametrize("ranks", [1, 3])
 def test_sevenn_auto(sevenn_model, cases, ranks, tmp_path):
     data = run_lammps(sevenn_model, cases, ranks, tmp_path)
     check(data, cases, UMLIPCalculator(sevenn_model, dtype="float64"), ranks,
@@ -111,11 +127,12 @@ def test_sevenn_graph_with_foreign_ghosts(sevenn_model, cases, tmp_path):
 
 
 @pytest.mark.mpi
-@pytest.mark.parametrize("ranks", [1, 2, 3, 4])
+@pytest.mark.parametrize("ranks", [2, 4])
 def test_sevenn_layer(sevenn_model, cases, ranks, tmp_path):
     """Per-layer halo exchange with the shipped SevenNet-0 (5 layers, one-cutoff ghost shell)
     on every case: triclinic, slab (p p f), molecule, an empty subdomain, ... (4 ranks run
-    oversubscribed on 2 cores)."""
+    oversubscribed on 2 cores; 1 and 3 ranks of ghost layer run on the analytic layered models
+    of the parity matrix)."""
     data = run_lammps(sevenn_model, cases, ranks, tmp_path, pair_extra="ghost layer")
     check(data, cases, UMLIPCalculator(sevenn_model, dtype="float64"), ranks,
           expect_mode="layer")
@@ -146,10 +163,9 @@ run 50
 
 
 @pytest.mark.mpi
-@pytest.mark.parametrize("ranks", [2, 4])
-def test_sevenn_layer_md_with_migration_matches_serial(sevenn_model, tmp_path, ranks):
+def test_sevenn_layer_md_with_migration_matches_serial(sevenn_model, tmp_path):
     """A hot 55-atom Cu cluster, 50 steps of 2 fs at 1500 K: atoms cross subdomain boundaries
-    and LAMMPS reneighbours; the ghost-layer trajectory at 2 and 4 ranks equals the serial one
+    and LAMMPS reneighbours; the ghost-layer trajectory at 4 ranks equals the serial one
     (positions < 1e-7 Å, forces < 1e-6 eV/Å after 50 steps of float64 round-off growth), and
     per-atom energies and virials summed over ranks equal the global energy and virial."""
     from ase.cluster import Icosahedron
@@ -161,7 +177,7 @@ def test_sevenn_layer_md_with_migration_matches_serial(sevenn_model, tmp_path, r
     data = tmp_path / "cluster.data"
     write(data, cluster, format="lammps-data", masses=True, units="metal")
     logs = {}
-    for tag, r, extra in (("serial", 1, ""), ("layer", ranks, "ghost layer")):
+    for tag, r, extra in (("serial", 1, ""), ("layer", 4, "ghost layer")):
         logs[tag] = run_input(tmp_path, tag, MIGRATION.format(
             data=data, model=sevenn_model, extra=extra, tmp=tmp_path, tag=tag), r)
     assert neighbor_list_builds(logs["layer"]) > 0, "the run never reneighboured"
