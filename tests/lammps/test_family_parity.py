@@ -39,8 +39,8 @@ def ase_reference(calc, atoms):
     """ASE energy, forces, per-atom energies, LAMMPS-ordered virial and per-atom virials of one
     structure; kept per (model, structure) so that the rank and ghost-mode variants of a test
     share one reference evaluation."""
-    key = (calc.model.content_hash, calc.model.dtype, atoms.numbers.tobytes(), atoms.positions.tobytes(),
-           atoms.cell.array.tobytes(), tuple(atoms.pbc))
+    key = (calc.model.content_hash, calc.model.dtype, atoms.numbers.tobytes(),
+           atoms.positions.tobytes(), atoms.cell.array.tobytes(), tuple(atoms.pbc))
     if key not in _REFERENCE:
         atoms.calc = calc
         w = virial_to_lammps(calc.model.compute(atoms.positions, atoms.numbers, atoms.cell.array,

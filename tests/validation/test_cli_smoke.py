@@ -65,8 +65,9 @@ def test_report_two_models_side_by_side(results, data_dir, tmp_path):
     header = [line for line in md.splitlines() if line.startswith("| Metric |")]
     assert header == ["| Metric | Unit | DFT | EMT | toy_calculator |"]
     assert "No EMT-potential for Si" in md
+    # per-model notes read "- *model*: ..."; "- **" opens an item of the reading guide
     notes = [ln.split("*: ", 1)[1] for ln in md.splitlines()
-             if ln.startswith("- *") and not ln.startswith("- **")]   # "- **" opens a reading guide item
+             if ln.startswith("- *") and not ln.startswith("- **")]
     assert len(notes) == len(set(notes))     # a note every model has is written once
     assert any(ln.startswith("- *all models*: barriers:") for ln in md.splitlines())
     pngs = sorted(p.name for p in (rep / "plots").glob("*.png"))
