@@ -2,6 +2,7 @@
 
 #include "contract.hpp"
 #include "executor.hpp"
+#include "prepared_module.hpp"
 #include "reduce.hpp"
 #include "stages.hpp"
 #include "umlip/elements.hpp"
@@ -9,8 +10,6 @@
 
 #include <torch/script.h>
 #include <torch/torch.h>
-
-#include <torch/csrc/jit/passes/freeze_module.h>
 
 #include <algorithm>
 #include <chrono>
@@ -93,50 +92,6 @@ std::vector<int64_t> species_table(const ModelInfo &info)
     species_of_z[z] = static_cast<int64_t>(k);
   }
   return species_of_z;
-}
-
-// The module in eval mode, converted to dtype and moved to device (in place).
-void convert_module(torch::jit::Module &module, const std::string &file_dtype,
-                    torch::ScalarType dtype, const torch::Device &device)
-{
-  module.eval();
-  if (dtype_name(dtype) != file_dtype) module.to(dtype);
-  module.to(device);
-}
-
-// A frozen copy of the module if it can be frozen, else the module. Freezing inlines the
-// weights as constants (after the hash check and dtype conversion); measured ~5-10% faster for
-// SevenNet-0 and MACE on CPU. UMLIP_JIT_FREEZE=0 turns it off.
-torch::jit::Module frozen(const torch::jit::Module &module)
-{
-  const char *freeze_env = std::getenv("UMLIP_JIT_FREEZE");
-  if (!(freeze_env && std::string(freeze_env) == "0")) {
-    try {
-      return torch::jit::freeze(module);
-    } catch (const std::exception &) {
-      // a module that cannot be frozen runs unfrozen: same numbers, slightly slower
-    }
-  }
-  return module;
-}
-
-// The stage modules of a layered file (the ModuleList "stages", in order), each frozen.
-std::vector<torch::jit::Module> stage_modules(const torch::jit::Module &module,
-                                              const ModelInfo &info)
-{
-  std::vector<torch::jit::Module> stages;
-  try {
-    const torch::jit::Module list = module.attr("stages").toModule();
-    for (const auto &child : list.named_children()) stages.push_back(frozen(child.value));
-  } catch (const std::exception &) {
-    stages.clear();
-  }
-  if (stages.size() != info.stages.size() || stages.empty())
-    throw std::invalid_argument("model file '" + info.path + "' lists " +
-                                std::to_string(info.stages.size()) + " stages in its metadata "
-                                "but holds " + std::to_string(stages.size()) +
-                                " in its module list 'stages'");
-  return stages;
 }
 
 // Throws std::invalid_argument for a graph the model cannot be called on: n_local out of range,
@@ -251,44 +206,52 @@ std::string build_info()
 }
 
 struct Model::Impl {
-  torch::jit::Module module;
+  std::shared_ptr<PreparedModule> prepared;    // shared with other Models of the same file
   ModelInfo info;
   torch::Device device{torch::kCPU};
   torch::ScalarType dtype = torch::kFloat64;
   std::vector<int64_t> species_of_z;
-  std::unique_ptr<StagedModule> staged;    // layered files only
+  std::unique_ptr<StagedModule> staged;    // layered files, built on first staged evaluation
   ModelOptions options;
+
+  StagedModule &staged_module()
+  {
+    if (!staged)
+      staged = std::make_unique<StagedModule>(prepared->stages(), info.stages, dtype, device);
+    return *staged;
+  }
 };
 
 Model::~Model() = default;
 
 Model::Model(const std::string &path, const ModelOptions &options) : impl_(new Impl)
 {
-  ModelFile file = read_model_file(path);
-  impl_->info = parse_metadata(path, file.metadata_json);
-  if (options.verify_hash) check_content_hash(file.module, impl_->info);
+  PrepareRequest request;
+  request.path = path;
+  request.verify_hash = options.verify_hash;
+  request.dtype_option = options.dtype;
+  request.device = parse_device(options.device, options.local_rank);
+  impl_->prepared = prepared_module(
+      request, [&options](const ModelInfo &info) { return choose_dtype(options, info); });
+  impl_->info = impl_->prepared->info();
+  impl_->info.path = path;
   impl_->species_of_z = species_table(impl_->info);
   impl_->dtype = choose_dtype(options, impl_->info);
-  impl_->device = parse_device(options.device, options.local_rank);
-  set_num_threads(options.num_threads);
-  convert_module(file.module, impl_->info.file_dtype, impl_->dtype, impl_->device);
-  impl_->module = frozen(file.module);
+  impl_->device = request.device;
   impl_->options = options;
-  if (!impl_->info.stages.empty())
-    impl_->staged = std::make_unique<StagedModule>(stage_modules(file.module, impl_->info),
-                                                   impl_->info.stages, impl_->dtype,
-                                                   impl_->device);
-  else if (options.stages == 1 || options.recompute == 1)
+  set_num_threads(options.num_threads);
+  if (impl_->info.stages.empty() && (options.stages == 1 || options.recompute == 1))
     throw std::invalid_argument("model file '" + path + "' has no layered form (contract 1.2 "
                                 "stages), which stage-by-stage evaluation and recomputation "
                                 "need; re-export it with this umlip");
+  if (options.stages == 1) impl_->staged_module();    // a mismatched file fails at load
 }
 
-bool Model::layered() const { return impl_->staged != nullptr; }
+bool Model::layered() const { return !impl_->info.stages.empty(); }
 
 int Model::max_exchange_width() const
 {
-  return impl_->staged ? impl_->staged->max_exchange_width() : 0;
+  return stage_exchange_width(impl_->info.stages);
 }
 
 const ModelInfo &Model::info() const { return impl_->info; }
@@ -318,10 +281,11 @@ std::vector<int64_t> Model::species_of(const int *numbers, int64_t n) const
 Evaluation Model::evaluate(const GraphInput &g, bool atom_virial, HaloExchange *halo)
 {
   const ModelOptions &opt = impl_->options;
-  if (halo && (!impl_->staged || opt.stages == 0))
+  const bool layered = this->layered();
+  if (halo && (!layered || opt.stages == 0))
     throw std::invalid_argument("a halo exchange (ghost layer) needs stage-by-stage evaluation "
                                 "of a layered model file; '" + impl_->info.path + "' is " +
-                                (impl_->staged ? "set to whole-model evaluation"
+                                (layered ? "set to whole-model evaluation"
                                                : "not layered: re-export it with this umlip"));
   check_graph(g, static_cast<int64_t>(impl_->info.atomic_numbers.size()));
   Evaluation out;
@@ -329,15 +293,18 @@ Evaluation Model::evaluate(const GraphInput &g, bool atom_virial, HaloExchange *
   out.forces.assign(3 * g.n_nodes, 0.0);
   if (atom_virial) out.atom_virial.assign(9 * g.n_nodes, 0.0);
   const bool recompute =
-      impl_->staged &&
+      layered &&
       (opt.recompute == 1 || (opt.recompute == -1 && g.n_edges >= opt.recompute_min_edges));
-  const bool staged = impl_->staged && (halo || opt.stages == 1 || recompute);
+  const bool staged = layered && (halo || opt.stages == 1 || recompute);
   if (g.n_nodes == 0 && !halo) return out;
+  // modules are frozen on first use, outside the timed call
+  StagedModule *stages = staged ? &impl_->staged_module() : nullptr;
+  torch::jit::Module whole = staged ? torch::jit::Module() : impl_->prepared->whole();
 
   const auto t0 = std::chrono::steady_clock::now();
   torch::Tensor energies, edge_grad;
   if (staged) {
-    StagedOutputs so = impl_->staged->run(g, halo, recompute);
+    StagedOutputs so = stages->run(g, halo, recompute);
     out.staged = true;
     out.recomputed = recompute;
     out.halo_doubles = so.halo_doubles;
@@ -349,7 +316,7 @@ Evaluation Model::evaluate(const GraphInput &g, bool atom_virial, HaloExchange *
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() -
         so.halo_seconds;
   } else {
-    ModelOutputs mo = call_model(impl_->module, forward_inputs(g, impl_->dtype, impl_->device),
+    ModelOutputs mo = call_model(whole, forward_inputs(g, impl_->dtype, impl_->device),
                                  g.n_nodes, g.n_edges);
     out.model_seconds = mo.seconds;
     energies = mo.energies;

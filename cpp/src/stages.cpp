@@ -45,13 +45,15 @@ bool StagedModule::exchanges_before(size_t s, const HaloExchange *halo) const
   return halo != nullptr && s > 0 && info_[s].exchange && input_width(s) > 0;
 }
 
-int StagedModule::max_exchange_width() const
+int stage_exchange_width(const std::vector<StageInfo> &stages)
 {
   int w = 0;
-  for (size_t s = 1; s < info_.size(); ++s)
-    if (info_[s].exchange && input_width(s) > w) w = input_width(s);
+  for (size_t s = 1; s < stages.size(); ++s)
+    if (stages[s].exchange && stages[s - 1].width > w) w = stages[s - 1].width;
   return w;
 }
+
+int StagedModule::max_exchange_width() const { return stage_exchange_width(info_); }
 
 StagedOutputs StagedModule::run(const GraphInput &g, HaloExchange *halo, bool recompute)
 {

@@ -22,6 +22,10 @@ struct StagedOutputs {
   double halo_seconds = 0.0;  // wall time in the halo exchanges
 };
 
+// Largest width of the node features any halo exchange between these stages carries (0 if
+// none: stage s > 0 exchanges its input, the width of stage s-1's output, when it is marked so).
+int stage_exchange_width(const std::vector<StageInfo> &stages);
+
 class StagedModule {
  public:
   // `stages` are the file's stage modules, prepared (dtype, device, eval); `info` their
