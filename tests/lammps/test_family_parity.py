@@ -156,7 +156,7 @@ compute ss all reduce sum c_s[1] c_s[2] c_s[3] c_s[4] c_s[5] c_s[6]
 thermo_style custom step pe c_spe press pxx c_ss[1] c_ss[2] c_ss[3] c_ss[4] c_ss[5] c_ss[6]
 thermo_modify format float %.15g
 thermo 10
-dump d all custom 10 {tmp}/traj.{tag}.dump id x y z fx fy fz
+dump d all custom 10 {tmp}/traj.{tag}.dump id x y z fx fy fz proc
 dump_modify d sort id format float %.15g
 run 50
 """
@@ -164,7 +164,7 @@ run 50
 
 @pytest.mark.mpi
 def test_sevenn_layer_md_with_migration_matches_serial(sevenn_model, tmp_path):
-    """A hot 55-atom Cu cluster, 50 steps of 2 fs at 1500 K: atoms cross subdomain boundaries
+    """A hot 13-atom Cu cluster, 50 steps of 2 fs at 1500 K: atoms cross subdomain boundaries
     and LAMMPS reneighbours; the ghost-layer trajectory at 4 ranks equals the serial one
     (positions < 1e-7 Å, forces < 1e-6 eV/Å after 50 steps of float64 round-off growth), and
     per-atom energies and virials summed over ranks equal the global energy and virial."""
@@ -172,7 +172,7 @@ def test_sevenn_layer_md_with_migration_matches_serial(sevenn_model, tmp_path):
     from ase.io import write
     from support.lmp_input import neighbor_list_builds, run_input
 
-    cluster = Icosahedron("Cu", 3)
+    cluster = Icosahedron("Cu", 2)
     cluster.center(vacuum=3.0)
     data = tmp_path / "cluster.data"
     write(data, cluster, format="lammps-data", masses=True, units="metal")
@@ -185,6 +185,9 @@ def test_sevenn_layer_md_with_migration_matches_serial(sevenn_model, tmp_path):
     serial = _dump(tmp_path / "traj.serial.dump")
     layer = _dump(tmp_path / "traj.layer.dump")
     assert len(serial) == len(layer) == 6
+    owners = np.array([frame[:, 7] for frame in layer])
+    assert len(np.unique(owners[0])) > 1, "the cluster did not span several subdomains"
+    assert np.any(owners != owners[0]), "no atom changed its owning rank"
     for a, b in zip(serial, layer):
         assert np.max(np.abs(a[:, 1:4] - b[:, 1:4])) < 1e-7
         assert np.max(np.abs(a[:, 4:7] - b[:, 4:7])) < 1e-6
