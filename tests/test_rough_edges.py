@@ -98,6 +98,36 @@ def test_first_export_of_a_name_reports_progress(analytic_model, tmp_path, monke
     assert "umlip: exporting toy-0: done in" in err
 
 
+def test_stale_cached_export_is_exported_again(analytic_model, tmp_path, monkeypatch, capfd):
+    """A cached file from an older umlip (an older contract version: e.g. without the layered
+    form) is exported again on resolve(); a current one is reused without exporting."""
+    import shutil
+
+    import umlip.families
+    from support.model_files import rewrite_metadata
+    from umlip import engine, models
+
+    exports = []
+
+    def export(family, source, out, **kw):
+        exports.append(out)
+        shutil.copy(analytic_model, out)
+
+    monkeypatch.setenv("UMLIP_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setitem(models.KNOWN_MODELS, "toy-0", models.KnownModel("mace", "toy"))
+    monkeypatch.setattr(umlip.families, "export", export)
+    monkeypatch.setattr("umlip.families.envs.importable_here", lambda family: True)
+    cached = models.cached_path("toy-0")
+    cached.parent.mkdir(parents=True)
+    rewrite_metadata(analytic_model, cached, lambda m: m.update(contract_version="1.1"))
+    assert models.file_contract_version(cached) == "1.1"
+    assert models.resolve("toy-0") == cached and len(exports) == 1
+    assert models.file_contract_version(cached) == engine.CONTRACT_VERSION
+    assert "states contract version 1.1, this umlip writes" in capfd.readouterr().err
+    models.resolve("toy-0")
+    assert len(exports) == 1
+
+
 # ---- umlip resolve: one line naming the setting ---------------------------------------------
 
 @pytest.mark.parametrize("case", ["cache is a file", "cache below a file", "cache unusable",

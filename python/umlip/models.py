@@ -1,7 +1,8 @@
 """Model names and the model cache.
 
 Wherever umlip expects a model file you may also give a model name (``"7net-0"``): it is
-exported on first use into the cache directory and reused afterwards. The cache is
+exported on first use into the cache directory and reused afterwards (exported again if the
+cached file states an older contract version than this umlip writes). The cache is
 ``$UMLIP_CACHE_DIR`` if set, else ``~/.cache/umlip``. Only weights that ship inside a pip
 package are known by name; umlip never downloads weights. No MACE weights ship offline: build or
 train a mace-torch ``.model`` and export it (``umlip export mace my.model -o my.pt``).
@@ -66,6 +67,32 @@ def cache_dir() -> Path:
 
 def cached_path(name: str) -> Path:
     return cache_dir() / (name.lower().replace(":", "-") + ".pt")
+
+
+def file_contract_version(path: PathLike) -> Optional[str]:
+    """The ``contract_version`` a model file's metadata states (read from the archive without
+    loading the module), or None if it cannot be read."""
+    import json
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            entry = [n for n in z.namelist() if n.endswith("/extra/umlip.json")]
+            return str(json.loads(z.read(entry[0]))["contract_version"]) if entry else None
+    except (OSError, zipfile.BadZipFile, ValueError, KeyError, TypeError):
+        return None
+
+
+def _cached_file_is_current(path: Path) -> bool:
+    """A cached export is reused only if it states the contract version this engine writes:
+    a file exported by an older umlip lacks what the current exporter adds (e.g. the layered
+    form that ``ghost layer`` needs) and is exported again."""
+    return path.is_file() and file_contract_version(path) == _engine_contract_version()
+
+
+def _engine_contract_version() -> str:
+    from umlip import engine
+
+    return engine.CONTRACT_VERSION
 
 
 def family_checkpoint(path: PathLike) -> Optional[str]:
@@ -150,7 +177,7 @@ def resolve(model: PathLike, progress: bool = True) -> Path:
             f"{str(model)!r} is neither a model file nor a known model name; known names: "
             f"{', '.join(KNOWN_MODELS)} (other models: export them with `umlip export`)")
     out = cached_path(key)
-    if out.is_file():
+    if _cached_file_is_current(out):
         return out
     from umlip.families import export
     from umlip.families.envs import family_python, importable_here
@@ -169,10 +196,12 @@ def resolve(model: PathLike, progress: bool = True) -> Path:
                             f"directory") from None
     with lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not out.is_file():
-            with step(f"exporting {model} ({km.family}) into the model cache {out} on first "
-                      f"use", expected=EXPORT_SECONDS, enabled=progress,
-                      label=f"exporting {model}"):
+        if not _cached_file_is_current(out):
+            why = (f"again: the cached file states contract version "
+                   f"{file_contract_version(out)}, this umlip writes "
+                   f"{_engine_contract_version()}" if out.is_file() else "on first use")
+            with step(f"exporting {model} ({km.family}) into the model cache {out} {why}",
+                      expected=EXPORT_SECONDS, enabled=progress, label=f"exporting {model}"):
                 export(km.family, km.source, str(out), name=key, **km.options)
     return out
 
