@@ -36,6 +36,19 @@ def mace_model(mace_source, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def mace3_model(tmp_path_factory):
+    """A small 3-layer ScaleShiftMACE (H, C, O, Cu; float64; seed 3) built by mace-torch and
+    exported to a umlip model file (layered form)."""
+    from umlip.families import export
+
+    d = tmp_path_factory.mktemp("mace3")
+    source = d / "small3.model"
+    run_family("mace", ["-m", "umlip.families.mace", str(source), "--elements", "H", "C", "O",
+                        "Cu", "--layers", "3", "--seed", "3"])
+    return export("mace", str(source), str(d / "small3.pt"))
+
+
+@pytest.fixture(scope="session")
 def analytic_files(tmp_path_factory):
     """{"float64": path, "float32": path}: the analytic model (H, Cu; 4 Å; 2 layers; seed 0)
     exported with float64 and with float32 weights."""

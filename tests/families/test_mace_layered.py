@@ -11,25 +11,11 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pytest
-from support.family import run_family
 from support.layered_graph import ghost_layer_graph, staged_reference
 
 from umlip import engine
 
 LAYERS = 3
-
-
-@pytest.fixture(scope="module")
-def mace3_model(tmp_path_factory):
-    """A small 3-layer ScaleShiftMACE (H, C, O, Cu; float64) exported to a umlip model file."""
-    from umlip.families import export
-
-    d = tmp_path_factory.mktemp("mace3")
-    source = d / "small3.model"
-    run_family("mace", ["-m", "umlip.families.mace", str(source), "--elements", "H", "C", "O",
-                        "Cu", "--layers", str(LAYERS), "--seed", "3"])
-    return export("mace", str(source), str(d / "small3.pt"))
 
 
 def _cell():

@@ -138,6 +138,16 @@ def test_sevenn_layer(sevenn_model, cases, ranks, tmp_path):
           expect_mode="layer")
 
 
+@pytest.mark.mpi
+@pytest.mark.parametrize("ranks", [2, 3])
+def test_mace_layer(mace3_model, cases, ranks, tmp_path):
+    """Per-layer halo exchange with a 3-layer MACE (two exchanged layers of equivariant node
+    features) on every case."""
+    data = run_lammps(mace3_model, cases, ranks, tmp_path, pair_extra="ghost layer")
+    check(data, cases, UMLIPCalculator(mace3_model, dtype="float64"), ranks,
+          expect_mode="layer")
+
+
 MIGRATION = """units metal
 boundary s s s
 atom_style atomic
