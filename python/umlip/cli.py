@@ -189,6 +189,11 @@ def build_parser() -> argparse.ArgumentParser:
     from umlip.validation.cli import add_validate_parser
 
     add_validate_parser(sub)
+
+    # ---- finetune: localized fine-tuning with a few DFT labels (umlip.finetune) -----------
+    from umlip.finetune.cli import add_finetune_parser
+
+    add_finetune_parser(sub)
     return p
 
 

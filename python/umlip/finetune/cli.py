@@ -1,0 +1,80 @@
+"""``umlip finetune`` subcommands: pool, train (wired into umlip.cli)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+def _cmd_pool(args) -> int:
+    from umlip.finetune.pool import build_pool, write_pool
+
+    pool = build_pool(args.base, quick=args.quick, seed=args.seed)
+    path = write_pool(args.out, pool)
+    sources = {}
+    for c in pool["configs"]:
+        sources[c["provenance"]["source"]] = sources.get(c["provenance"]["source"], 0) + 1
+    print(f"wrote {path}: {len(pool['configs'])} configurations ("
+          + ", ".join(f"{n} {k}" for k, n in sources.items())
+          + f") in {pool['wall_time_s']:.0f} s; rankings: {', '.join(pool['rankings'])}")
+    return 0
+
+
+def _cmd_train(args) -> int:
+    from umlip.finetune.pool import configs_by_id, read_pool, training_set
+    from umlip.finetune.train import finetune_sevenn
+    from umlip.io import read_json
+
+    pool = read_pool(args.pool)
+    labels = Path(args.labels or Path(args.pool).parent / "labels")
+    ids = training_set(pool, args.strategy, args.rank_seed, args.budget)
+    records, missing = [], []
+    for rec in configs_by_id(pool, ids):
+        lab = read_json(labels / f"{rec['id']}.json", None)
+        if lab is None:
+            missing.append(rec["id"])
+        else:
+            records.append(dict(lab, id=rec["id"]))
+    if missing:
+        raise ValueError(f"{len(missing)} of the {len(ids)} configurations have no DFT label in "
+                         f"{labels} (first: {missing[0]}); compute them with "
+                         f"dft/finetune_labels.py {args.pool} {args.strategy} {args.rank_seed} "
+                         f"{args.budget}")
+    prov = finetune_sevenn(pool["base_model"]["name"], records, Path(args.output),
+                           epochs=args.epochs, seed=args.seed, variant=args.variant,
+                           log=lambda m: print(m, file=sys.stderr))
+    print(f"wrote {args.output} ({prov['variant']}, {prov['n_train']} configurations, "
+          f"{prov['epochs']} epochs, seed {prov['seed']}, {prov['wall_time_s']:.0f} s)")
+    return 0
+
+
+def add_finetune_parser(sub) -> None:
+    from umlip.cli import HelpFormatter
+
+    f = sub.add_parser("finetune", formatter_class=HelpFormatter,
+                       help="fine-tune a foundation model for H2 on Cu(111) with a few DFT "
+                            "labels (pool -> dft/finetune_labels.py -> train)")
+    fs = f.add_subparsers(dest="finetune_command", required=True, metavar="STEP")
+    p = fs.add_parser("pool", formatter_class=HelpFormatter,
+                      help="candidate configurations from the base model's MD, NEB and "
+                           "relaxations, ranked (random, farthest-point)")
+    p.add_argument("--base", default="7net-0", help="base model name or file")
+    p.add_argument("-o", "--out", required=True, help="pool file to write (.json)")
+    p.add_argument("--seed", type=int, help="sampling seed (default: the pool settings')")
+    p.add_argument("--quick", action="store_true", help="a small pool, for a smoke test")
+    p.set_defaults(func=_cmd_pool)
+    t = fs.add_parser("train", formatter_class=HelpFormatter,
+                      help="fine-tune the pool's base model on the first BUDGET labelled "
+                           "configurations of a ranking, with the family's own trainer")
+    t.add_argument("pool", help="pool file")
+    t.add_argument("--labels", help="label folder (default: labels/ next to the pool)")
+    t.add_argument("--strategy", default="fps", choices=["fps", "random"],
+                   help="ranking the training set is the first BUDGET of")
+    t.add_argument("--rank-seed", type=int, default=0, help="seed of the ranking (default: 0)")
+    t.add_argument("--budget", type=int, required=True, help="number of DFT configurations")
+    t.add_argument("--epochs", type=int, default=100, help="training epochs")
+    t.add_argument("--seed", type=int, default=1, help="training seed")
+    t.add_argument("--variant", default="plain", choices=["plain", "replay"],
+                   help="plain fine-tuning, or with replay of base-model pseudo-labels on "
+                        "general structures")
+    t.add_argument("-o", "--output", required=True, help="model file to write (.pt)")
+    t.set_defaults(func=_cmd_train)

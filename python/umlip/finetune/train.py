@@ -1,0 +1,183 @@
+"""Fine-tuning with the family's own trainer, then export to a umlip model file.
+
+SevenNet: ``sevenn train`` with the settings of sevenn's ``fine_tune`` preset (the SevenNet-0
+architecture, Huber loss with delta 0.01, Adam at lr 0.004 with exponential decay 0.99, no
+stress for slabs; ``continue`` from the shipped SevenNet-0 checkpoint with reset optimizer,
+scheduler and epoch), run in the sevenn environment. Variant ``replay``: sevenn's rehearsal
+(experience replay) of a memory set, here pseudo-labels of the base model on structures away
+from the target (see :func:`replay_structures`), so that the fine-tuned model keeps the base
+model's answers there. The checkpoint of the last epoch is exported with ``umlip export``
+(whose self-check compares the file with sevenn's own calculator).
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+import numpy as np
+
+#: base model name -> the checkpoint keyword sevenn's ``continue`` understands
+SEVENN_CHECKPOINTS = {"7net-0": "SevenNet-0_11July2024", "7net-0_11jul2024": "SevenNet-0_11July2024"}
+VARIANTS = ("plain", "replay")
+
+
+def labelled_atoms(records: Sequence[Dict[str, Any]]):
+    """ASE Atoms with the DFT energy and forces attached (SinglePointCalculator)."""
+    from ase.calculators.singlepoint import SinglePointCalculator
+
+    from umlip.io import atoms_from_record
+
+    out = []
+    for rec in records:
+        atoms = atoms_from_record(rec)
+        atoms.set_constraint()
+        atoms.calc = SinglePointCalculator(atoms, energy=float(rec["energy"]),
+                                           forces=np.array(rec["forces"], dtype=float))
+        out.append(atoms)
+    return out
+
+
+def replay_structures(seed: int = 0) -> List:
+    """General structures away from H2/Cu(111) for the replay memory: rattled bulk Cu (fcc,
+    strained +-2 %), a Cu(100) slab, rattled diamond Si, and H2, H2O, CH4, CO molecules."""
+    from ase.build import bulk, fcc100, molecule
+
+    rng = np.random.default_rng(seed)
+    out = []
+    for strain in (0.98, 1.0, 1.02):
+        a = bulk("Cu", "fcc", a=3.63 * strain, cubic=True).repeat(2)
+        a.rattle(0.05, seed=int(rng.integers(1 << 30)))
+        out.append(a)
+    slab = fcc100("Cu", (2, 2, 4), a=3.63, vacuum=6.0)
+    slab.rattle(0.05, seed=int(rng.integers(1 << 30)))
+    out.append(slab)
+    for strain in (0.99, 1.01):
+        si = bulk("Si", "diamond", a=5.47 * strain, cubic=True)
+        si.rattle(0.05, seed=int(rng.integers(1 << 30)))
+        out.append(si)
+    for name in ("H2", "H2O", "CH4", "CO"):
+        m = molecule(name)
+        m.center(vacuum=6.0)
+        m.pbc = True
+        m.rattle(0.02, seed=int(rng.integers(1 << 30)))
+        out.append(m)
+    return out
+
+
+def pseudo_label(structures, base_model: str):
+    """The structures with the base model's energy and forces attached."""
+    from ase.calculators.singlepoint import SinglePointCalculator
+
+    from umlip import UMLIPCalculator
+
+    calc = UMLIPCalculator(base_model, dtype="float64")
+    out = []
+    for a in structures:
+        a = a.copy()
+        a.calc = calc
+        e, f = a.get_potential_energy(), a.get_forces()
+        a.calc = SinglePointCalculator(a, energy=e, forces=f)
+        out.append(a)
+    return out
+
+
+def sevenn_input(checkpoint: str, train_file: str, epochs: int, seed: int,
+                 memory_file: Optional[str] = None) -> Dict[str, Any]:
+    """sevenn's input.yaml (as a dict) for fine-tuning ``checkpoint`` on ``train_file``."""
+    model = {
+        "chemical_species": "Auto", "cutoff": 5.0, "channel": 128, "is_parity": False,
+        "lmax": 2, "num_convolution_layer": 5,
+        "irreps_manual": ["128x0e"] + ["128x0e+64x1e+32x2e"] * 4 + ["128x0e"],
+        "weight_nn_hidden_neurons": [64, 64],
+        "radial_basis": {"radial_basis_name": "bessel", "bessel_basis_num": 8},
+        "cutoff_function": {"cutoff_function_name": "XPLOR", "cutoff_on": 4.5},
+        "self_connection_type": "linear", "train_shift_scale": False,
+        "train_denominator": False,
+    }
+    train = {
+        "random_seed": int(seed), "is_train_stress": False, "epoch": int(epochs),
+        "loss": "Huber", "loss_param": {"delta": 0.01},
+        "optimizer": "adam", "optim_param": {"lr": 0.004},
+        "scheduler": "exponentiallr", "scheduler_param": {"gamma": 0.99},
+        "force_loss_weight": 1.0, "per_epoch": int(epochs),
+        "error_record": [["Energy", "RMSE"], ["Force", "RMSE"], ["TotalLoss", "None"]],
+        "continue": {"reset_optimizer": True, "reset_scheduler": True, "reset_epoch": True,
+                     "checkpoint": checkpoint},
+    }
+    data = {"batch_size": 4, "data_format_args": {"index": ":"},
+            "load_trainset_path": [train_file]}
+    if memory_file:
+        data.update(rehearsal=True, load_memory_path=[memory_file], mem_batch_size=4,
+                    mem_ratio=1)
+    return {"model": model, "train": train, "data": data}
+
+
+def run_sevenn(config: Dict[str, Any], workdir: Path, log) -> Path:
+    """Run ``sevenn train`` in the sevenn environment; the last epoch's checkpoint."""
+    from umlip.families.envs import family_python
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "input.yaml").write_text(json.dumps(config, indent=1))    # JSON is YAML
+    python = family_python("sevenn")
+    cmd = [python, "-m", "sevenn.main.sevenn", "train", "input.yaml", "-w", str(workdir)]
+    with open(workdir / "sevenn.out", "w") as out:
+        rc = subprocess.run(cmd, cwd=workdir, stdout=out, stderr=subprocess.STDOUT).returncode
+    if rc != 0:
+        tail = (workdir / "sevenn.out").read_text().strip().splitlines()[-1:]
+        raise RuntimeError(f"sevenn train failed (exit {rc}) in {workdir}: "
+                           f"{tail[0] if tail else 'no output'}; see {workdir / 'sevenn.out'}")
+    epochs = config["train"]["epoch"]
+    ckpt = workdir / f"checkpoint_{epochs}.pth"
+    if not ckpt.is_file():
+        found = sorted(p.name for p in workdir.glob("checkpoint_*.pth"))
+        raise RuntimeError(f"sevenn train ended without {ckpt.name} in {workdir} "
+                           f"(found: {', '.join(found) or 'none'})")
+    log(f"sevenn train done: {ckpt}")
+    return ckpt
+
+
+def finetune_sevenn(base_model: str, records: Sequence[Dict[str, Any]], out: Path, *,
+                    epochs: int, seed: int, variant: str = "plain",
+                    log=print) -> Dict[str, Any]:
+    """Fine-tune a shipped SevenNet model on labelled records and export it to ``out``;
+    returns the run's provenance (also written next to ``out`` as JSON)."""
+    from ase.io import write
+
+    from umlip.families import export
+    from umlip.io import file_sha256, write_json
+
+    if base_model not in SEVENN_CHECKPOINTS:
+        raise ValueError(f"fine-tuning starts from a shipped SevenNet model: "
+                         f"{', '.join(SEVENN_CHECKPOINTS)} (not {base_model!r})")
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown variant {variant!r}; known: {', '.join(VARIANTS)}")
+    if not records:
+        raise ValueError("no labelled configurations to fine-tune on")
+    out = Path(out)
+    work = out.with_name(out.stem + "_sevenn")
+    work.mkdir(parents=True, exist_ok=True)
+    train_file = work / "train.extxyz"
+    write(train_file, labelled_atoms(records), format="extxyz")
+    memory = None
+    if variant == "replay":
+        memory = work / "memory.extxyz"
+        write(memory, pseudo_label(replay_structures(seed), base_model), format="extxyz")
+    config = sevenn_input(SEVENN_CHECKPOINTS[base_model], str(train_file), epochs, seed,
+                          str(memory) if memory else None)
+    t0 = time.time()
+    ckpt = run_sevenn(config, work, log)
+    export("sevenn", str(ckpt), str(out), name=f"{base_model}-ft")
+    from umlip import engine
+
+    content_hash = engine.Model(str(out)).content_hash
+    prov = {"base_model": base_model, "variant": variant, "epochs": epochs, "seed": seed,
+            "n_train": len(records), "train_ids": [r.get("id") for r in records],
+            "train_file_sha256": file_sha256(train_file),
+            "memory_file_sha256": file_sha256(memory) if memory else None,
+            "sevenn_input": config, "checkpoint": ckpt.name, "wall_time_s": time.time() - t0,
+            "model_file": out.name, "content_hash": content_hash}
+    write_json(out.with_suffix(".json"), prov)
+    return prov
