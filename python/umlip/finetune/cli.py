@@ -40,7 +40,7 @@ def _cmd_train(args) -> int:
                          f"dft/finetune_labels.py {args.pool} {args.strategy} {args.rank_seed} "
                          f"{args.budget}")
     prov = finetune_sevenn(pool["base_model"]["name"], records, Path(args.output),
-                           epochs=args.epochs, seed=args.seed, variant=args.variant,
+                           epochs=args.epochs, seed=args.seed, variant=args.variant, lr=args.lr,
                            log=lambda m: print(m, file=sys.stderr))
     print(f"wrote {args.output} ({prov['variant']}, {prov['n_train']} configurations, "
           f"{prov['epochs']} epochs, seed {prov['seed']}, {prov['wall_time_s']:.0f} s)")
@@ -73,6 +73,7 @@ def add_finetune_parser(sub) -> None:
     t.add_argument("--budget", type=int, required=True, help="number of DFT configurations")
     t.add_argument("--epochs", type=int, default=100, help="training epochs")
     t.add_argument("--seed", type=int, default=1, help="training seed")
+    t.add_argument("--lr", type=float, default=0.001, help="Adam learning rate")
     t.add_argument("--variant", default="plain", choices=["plain", "replay"],
                    help="plain fine-tuning, or with replay of base-model pseudo-labels on "
                         "general structures")
