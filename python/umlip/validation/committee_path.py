@@ -14,6 +14,7 @@ state, i.e. would an uncertainty threshold flag the dissociation event?
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any, Dict, List, Sequence
 
@@ -81,9 +82,21 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS),
                    help="model files or names; the first drives (default: %(default)s)")
-    p.add_argument("--out", default="docs/results/plots", help="output folder (%(default)s)")
+    p.add_argument("--out", default="docs/uncertainty", help="output folder")
     args = p.parse_args(argv)
+    import platform
+    import time
+
+    import torch
+
+    import umlip
+
     result = path_deviation(args.models)
+    result["made_by"] = {"command": "python -m umlip.validation.committee_path "
+                         + " ".join(argv if argv is not None else sys.argv[1:]),
+                         "umlip": getattr(umlip, "__version__", "unknown"),
+                         "torch": torch.__version__, "python": platform.python_version(),
+                         "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     out = Path(args.out)
     write_json(out / "committee_h2_cu111.json", result)
     png = plot(result, out)
