@@ -28,8 +28,7 @@ def build_pool(base_model: str, quick: bool = False, seed: int = None) -> Dict[s
     """Generate the pool with ``base_model`` (a model file or name) and rank it."""
     import umlip
     from umlip import UMLIPCalculator
-    from umlip.finetune.sampling import STRATEGIES, PoolSettings, generate_pool, rank
-    from umlip.finetune.sampling import settings_dict
+    from umlip.finetune.sampling import PoolSettings, generate_pool, settings_dict
     from umlip.validation.dft_data import load_dft_data
     from umlip.validation.tasks.surface import dft_lattice_constant
 
@@ -47,17 +46,25 @@ def build_pool(base_model: str, quick: bool = False, seed: int = None) -> Dict[s
         rec["id"] = config_id(rec)
         rec["provenance"] = prov
         configs.append(rec)
-    structures = [atoms_from_record(c) for c in configs]
-    rankings = {ranking_key(st, k): rank(structures, st, k) for st in STRATEGIES
-                for k in RANK_SEEDS}
-    return {"schema": SCHEMA, "system": "H2 on Cu(111), p(2x2) 3 layers (as h_cu111)",
+    pool = {"schema": SCHEMA, "system": "H2 on Cu(111), p(2x2) 3 layers (as h_cu111)",
             "base_model": {"name": str(base_model), "content_hash": calc.model.content_hash},
             "settings": settings_dict(s), "a0": a0, "a0_source": a0_source,
             "reference_sha256": ref.sha256 if ref else None,
             "versions": {"umlip": getattr(umlip, "__version__", "unknown"),
                          "python": platform.python_version()},
             "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "wall_time_s": time.time() - t0, "configs": configs, "rankings": rankings}
+            "wall_time_s": time.time() - t0, "configs": configs}
+    return add_rankings(pool)
+
+
+def add_rankings(pool: Dict[str, Any]) -> Dict[str, Any]:
+    """(Re)compute the pool's rankings from its configurations (every strategy, RANK_SEEDS)."""
+    from umlip.finetune.sampling import STRATEGIES, rank
+
+    structures = [atoms_from_record(c) for c in pool["configs"]]
+    pool["rankings"] = {ranking_key(st, k): rank(structures, st, k) for st in STRATEGIES
+                        for k in RANK_SEEDS}
+    return pool
 
 
 def write_pool(path: PathLike, pool: Dict[str, Any]) -> Path:

@@ -54,10 +54,15 @@ class PoolSettings:
                    rattled_copies=1)
 
 
+#: Å: heights and H-Cu distances are capped here (about the model's 5 Å cutoff from the top
+#: layer); beyond it an H2 is gas-phase and every such frame is alike
+FAR = 4.0
+
+
 def descriptor(atoms: Atoms) -> np.ndarray:
     """Per-configuration features for farthest-point sampling: for each of (up to) two H atoms
     (sorted by height) its height above the top Cu layer and its distance to the nearest Cu,
-    and the H-H distance (minimum image; 0 with one H); Å."""
+    both capped at FAR, and the H-H distance (minimum image; 0 with one H); Å."""
     from umlip.validation.structures import top_layer_z
 
     h = np.flatnonzero(atoms.numbers == 1)
@@ -66,7 +71,7 @@ def descriptor(atoms: Atoms) -> np.ndarray:
     rows = []
     for i in h[:2]:
         d = atoms.get_distances(i, cu, mic=True)
-        rows.append((atoms.positions[i, 2] - top, float(d.min())))
+        rows.append((min(atoms.positions[i, 2] - top, FAR), min(float(d.min()), FAR)))
     rows.sort()
     while len(rows) < 2:
         rows.append(rows[-1] if rows else (0.0, 0.0))
