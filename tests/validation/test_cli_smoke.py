@@ -3,7 +3,6 @@ report with two models side by side, reference check."""
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
@@ -15,14 +14,13 @@ TOY = "umlip.validation.analytic:toy_calculator"
 @pytest.fixture(scope="module")
 def results(tmp_path_factory, data_dir):
     out = tmp_path_factory.mktemp("results")
-    t0 = time.time()
     rc = main(["validate", "run", "--calculator", TOY, "--quick", "--tasks", "all", "--out",
                str(out), "--reference-dir", str(data_dir), "--no-progress"])
-    return out, rc, time.time() - t0
+    return out, rc
 
 
 def test_quick_run_of_all_tasks(results):
-    out, rc, wall = results
+    out, rc = results
     assert rc == 0
     man = json.loads((out / "toy_calculator" / "manifest.json").read_text())
     assert set(man["tasks"]) == {"dissociation", "h2_cu111", "adatom", "reactive_md",
@@ -32,20 +30,18 @@ def test_quick_run_of_all_tasks(results):
         assert (out / "toy_calculator" / e["result"]).is_file()
         assert all((out / "toy_calculator" / p).is_file() for p in e["plots"]), name
     assert man["tasks"]["reactive_md"]["backend"] == "ase"
-    assert wall < 120
 
 
 def test_rerun_skips_finished_tasks(results, data_dir, capsys):
-    out, _, _ = results
-    t0 = time.time()
+    out, _ = results
     rc = main(["validate", "run", "--calculator", TOY, "--quick", "--tasks", "phonons,hot_md",
                "--out", str(out), "--reference-dir", str(data_dir)])
-    assert rc == 0 and time.time() - t0 < 10
+    assert rc == 0
     assert capsys.readouterr().out.count("finished earlier, skipped") == 2
 
 
 def test_other_model_in_same_dir_is_refused(results, data_dir):
-    out, _, _ = results
+    out, _ = results
     rc = main(["validate", "run", "--calculator", "ase.calculators.emt:EMT", "--label",
                "toy_calculator", "--quick", "--tasks", "adatom", "--out", str(out),
                "--reference-dir", str(data_dir), "--no-progress"])
@@ -53,7 +49,7 @@ def test_other_model_in_same_dir_is_refused(results, data_dir):
 
 
 def test_report_two_models_side_by_side(results, data_dir, tmp_path):
-    out, _, _ = results
+    out, _ = results
     rc = main(["validate", "run", "--calculator", "ase.calculators.emt:EMT", "--quick", "--tasks",
                "adatom,phonons,h2_cu111", "--out", str(out), "--reference-dir", str(data_dir),
                "--no-progress"])

@@ -108,33 +108,17 @@ def _slab(a0: float) -> Atoms:
     return cu111_slab(a0)
 
 
-def _with_h2(slab: Atoms, centre: np.ndarray, axis: np.ndarray, bond: float) -> Atoms:
-    atoms = slab + Atoms("H2", positions=[centre - axis * bond / 2, centre + axis * bond / 2])
-    atoms.set_constraint(slab.constraints)
-    return atoms
-
-
 def md_frames(calc, slab: Atoms, bond: float, s: PoolSettings) -> List[Tuple[Atoms, Dict]]:
     """Frames of the base model's NVE trajectories of H2 shot at ``slab``."""
-    from umlip.validation.md import get_backend, thermalize
-    from umlip.validation.structures import top_layer_z
+    from umlip.validation.md import get_backend
+    from umlip.validation.structures import h2_shot
 
     out = []
     for k in range(s.md_trajectories):
         rng = np.random.default_rng([s.seed, 1, k])
         e_in = float(rng.uniform(*s.md_energy_range))
-        u = rng.normal(size=3)
-        u /= np.linalg.norm(u)
-        frac = rng.random(2)
-        xy = frac[0] * slab.cell[0, :2] + frac[1] * slab.cell[1, :2]
-        centre = np.array([xy[0], xy[1], top_layer_z(slab) + s.md_start_height])
-        atoms = _with_h2(slab, centre, u, bond)
-        if s.md_surface_K > 0:
-            thermalize(atoms, s.md_surface_K, rng)
-        v = atoms.get_velocities()
-        n_cu = len(slab)
-        v[n_cu:] = [0.0, 0.0, -np.sqrt(2 * e_in / atoms.get_masses()[n_cu:].sum())]
-        atoms.set_velocities(v)
+        atoms = h2_shot(slab, bond, e_in, s.md_start_height, rng, s.md_surface_K)
+        atoms.info.clear()
         frames = []
 
         def keep(a: Atoms, step: int):

@@ -101,6 +101,33 @@ def with_h2_far(clean: Atoms, pair_state: Atoms, bond: float,
     return s
 
 
+def h2_shot(slab: Atoms, bond: float, e_in: float, height: float, rng,
+            surface_K: float = 0.0) -> Atoms:
+    """``slab`` + an H2 (bond ``bond`` Å, random orientation) with its centre of mass
+    ``height`` Å above the top layer at a random lateral position, moving along -z with
+    ``e_in`` eV of translation, no vibration or rotation; the slab at rest or Maxwell-Boltzmann
+    at ``surface_K``. Random numbers drawn from ``rng`` in this order: orientation (3 normal),
+    lateral position (2 uniform), slab momenta."""
+    from umlip.validation.md import thermalize
+
+    u = rng.normal(size=3)
+    u /= np.linalg.norm(u)
+    frac = rng.random(2)
+    xy = frac[0] * slab.cell[0, :2] + frac[1] * slab.cell[1, :2]
+    com = np.array([xy[0], xy[1], top_layer_z(slab) + height])
+    atoms = slab + Atoms("H2", positions=[com - u * bond / 2, com + u * bond / 2])
+    atoms.set_constraint(slab.constraints)
+    if surface_K > 0:
+        thermalize(atoms, surface_K, rng)
+    n_cu = len(slab)
+    v = atoms.get_velocities()
+    v[n_cu:] = [0.0, 0.0, -np.sqrt(2 * e_in / atoms.get_masses()[n_cu:].sum())]
+    atoms.set_velocities(v)
+    atoms.set_constraint(slab.constraints)
+    atoms.info["orientation"], atoms.info["lateral_fraction"] = u, frac
+    return atoms
+
+
 def h2_in_box(bond: float = H2_START_BOND, box: float = H2_BOX) -> Atoms:
     c = box / 2
     return Atoms("H2", positions=[[c, c, c - bond / 2], [c, c, c + bond / 2]],

@@ -36,10 +36,10 @@ from ase import Atoms
 
 from umlip.io import atoms_from_record
 from umlip.units import ase_velocity_to_A_per_fs
-from umlip.validation.md import energy_drift, thermalize
+from umlip.validation.md import energy_drift
 from umlip.validation.optimize import relax
 from umlip.validation.stats import binomial_ci, bootstrap_ci
-from umlip.validation.structures import cu111_slab, h2_in_box, top_layer_z
+from umlip.validation.structures import cu111_slab, h2_in_box, h2_shot, top_layer_z
 from umlip.validation.task import Metric, Task, TaskResult
 from umlip.validation.tasks.surface import dft_lattice_constant, hh_distance
 
@@ -247,20 +247,9 @@ class ReactiveMDTask(Task):
         rng = np.random.default_rng([s.seed, int(round(1000 * e_in)), k])
         slab = atoms_from_record(slab_rec)
         n_cu = len(slab)
-        u = rng.normal(size=3)
-        u /= np.linalg.norm(u)
-        frac = rng.random(2)
-        xy = frac[0] * slab.cell[0, :2] + frac[1] * slab.cell[1, :2]
         z0 = top_layer_z(slab) + s.start_height
-        com = np.array([xy[0], xy[1], z0])
-        atoms = slab + Atoms("H2", positions=[com - u * r_eq / 2, com + u * r_eq / 2])
-        atoms.set_constraint(slab.constraints)
-        if s.surface_temperature_K > 0:
-            thermalize(atoms, s.surface_temperature_K, rng)
-        v = atoms.get_velocities()
-        v[n_cu:] = [0.0, 0.0, -np.sqrt(2 * e_in / atoms.get_masses()[n_cu:].sum())]
-        atoms.set_velocities(v)
-        atoms.set_constraint(slab.constraints)
+        atoms = h2_shot(slab, r_eq, e_in, s.start_height, rng, s.surface_temperature_K)
+        u, frac = atoms.info.pop("orientation"), atoms.info.pop("lateral_fraction")
 
         def outcome(a: Atoms, step: int):
             p = a.positions
