@@ -232,3 +232,16 @@ def test_report_warns_when_models_ran_a_task_with_different_settings():
     assert "**Warning: the models ran this task with different settings** (timestep_fs)" in text
     assert "- *b*: timestep_fs=`0.25`" in lines
     assert "Warning" not in "\n".join(settings_lines({"a": a, "b": a}))
+
+
+def test_a_stopped_run_still_claims_its_folder(tmp_path):
+    """The manifest (whose results these are) is written before any piece is cached, so the
+    pieces of a run stopped early are never reused by another model under the same label."""
+    from umlip.validation.runner import run_benchmark
+
+    info = {"label": "m", "class": "x.Calc", "content_hash": "sha256:aaaa", "dtype": "float64"}
+    root = run_benchmark(None, info, [], tmp_path)
+    assert (root / "manifest.json").is_file()
+    other = dict(info, content_hash="sha256:bbbb")
+    with pytest.raises(ValueError, match="holds results of another calculator"):
+        run_benchmark(None, other, [], tmp_path)

@@ -8,7 +8,8 @@ at 0.001, from 0.5 eV before; tests/families/test_finetune_train.py has the setu
 scheduler and epoch), run in the sevenn environment. Variant ``replay``: sevenn's rehearsal
 (experience replay) of a memory set, here pseudo-labels of the base model on structures away
 from the target (see :func:`replay_structures`), so that the fine-tuned model keeps the base
-model's answers there. The checkpoint of the last epoch is exported with ``umlip export``
+model's answers there. The DFT energies are first moved onto the base model's energy scale
+by per-element shifts (:func:`align_to_base`). The checkpoint of the last epoch is exported with ``umlip export``
 (whose self-check compares the file with sevenn's own calculator).
 """
 from __future__ import annotations
@@ -17,7 +18,7 @@ import json
 import subprocess
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -40,6 +41,35 @@ def labelled_atoms(records: Sequence[Dict[str, Any]]):
                                            forces=np.array(rec["forces"], dtype=float))
         out.append(atoms)
     return out
+
+
+def align_to_base(records: Sequence[Dict[str, Any]], base_model: str
+                  ) -> Tuple[List[Dict[str, Any]], Dict[str, float]]:
+    """The records with their energies moved onto the base model's energy scale, and the
+    per-element shifts used [eV/atom].
+
+    DFT codes differ in their energy zero per element (GPAW's PAW references are not VASP's,
+    whose PBE energies the foundation model learnt): the labels differ from the model by
+    about sum_el n_el mu_el even where the physics agrees. mu is the least-squares fit of
+    E_DFT - E_base over the training set; subtracting it changes no energy difference with
+    the same atoms on both sides (adsorption energies, barriers, reaction energies), only what
+    the network would otherwise have to learn as an offset. Forces are unchanged."""
+    from umlip import UMLIPCalculator
+
+    calc = UMLIPCalculator(base_model, dtype="float64")
+    elements = sorted({int(z) for r in records for z in r["numbers"]})
+    counts = np.array([[sum(1 for z in r["numbers"] if z == el) for el in elements]
+                       for r in records], dtype=float)
+    residual = []
+    for atoms, rec in zip(labelled_atoms(records), records):
+        atoms.calc = calc
+        residual.append(float(rec["energy"]) - atoms.get_potential_energy())
+    mu, *_ = np.linalg.lstsq(counts, np.array(residual), rcond=None)
+    aligned = [dict(rec, energy=float(rec["energy"]) - float(c @ mu))
+               for rec, c in zip(records, counts)]
+    from ase.data import chemical_symbols
+
+    return aligned, {chemical_symbols[el]: float(m) for el, m in zip(elements, mu)}
 
 
 def replay_structures(seed: int = 0) -> List:
@@ -121,6 +151,7 @@ def run_sevenn(config: Dict[str, Any], workdir: Path, log) -> Path:
     """Run ``sevenn train`` in the sevenn environment; the last epoch's checkpoint."""
     from umlip.families.envs import family_python
 
+    workdir = workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "input.yaml").write_text(json.dumps(config, indent=1))    # JSON is YAML
     python = family_python("sevenn")
@@ -158,11 +189,12 @@ def finetune_sevenn(base_model: str, records: Sequence[Dict[str, Any]], out: Pat
         raise ValueError(f"unknown variant {variant!r}; known: {', '.join(VARIANTS)}")
     if not records:
         raise ValueError("no labelled configurations to fine-tune on")
-    out = Path(out)
+    out = Path(out).resolve()
     work = out.with_name(out.stem + "_sevenn")
     work.mkdir(parents=True, exist_ok=True)
+    aligned, shifts = align_to_base(records, base_model)
     train_file = work / "train.extxyz"
-    write(train_file, labelled_atoms(records), format="extxyz")
+    write(train_file, labelled_atoms(aligned), format="extxyz")
     memory = None
     if variant == "replay":
         memory = work / "memory.extxyz"
@@ -176,7 +208,7 @@ def finetune_sevenn(base_model: str, records: Sequence[Dict[str, Any]], out: Pat
 
     content_hash = engine.Model(str(out)).content_hash
     prov = {"base_model": base_model, "variant": variant, "epochs": epochs, "seed": seed,
-            "lr": lr,
+            "lr": lr, "energy_shift_per_element_eV": shifts,
             "n_train": len(records), "train_ids": [r.get("id") for r in records],
             "train_file_sha256": file_sha256(train_file),
             "memory_file_sha256": file_sha256(memory) if memory else None,

@@ -135,6 +135,9 @@ def _open_manifest(root: Path, calculator_info: Dict[str, Any], opt: RunOptions
                      "umlip_version": __version__,
                      "reference_dir": str(opt.reference_dir or ""),
                      "created": manifest.get("created") or time.strftime("%Y-%m-%dT%H:%M:%S")})
+    # on disk before any piece is cached: a run stopped early still marks whose pieces these are
+    current = read_json(mpath) if mpath.is_file() else {}
+    write_json(mpath, dict(manifest, tasks=current.get("tasks", manifest["tasks"])))
     return manifest
 
 
