@@ -38,14 +38,14 @@ def _configs():
 
 
 def _errors(calc, records):
-    """Spread (std) of E_label - E_model over the records [eV] and the largest force error
-    [eV/Å]."""
+    """Spread (std) of E_label - E_model over the records [eV] and the largest per-atom force
+    error |F_model - F_label| [eV/Å]."""
     de, df = [], []
     for r in records:
         a = Atoms(numbers=r["numbers"], positions=r["positions"], cell=r["cell"], pbc=r["pbc"])
         a.calc = calc
         de.append(r["energy"] - a.get_potential_energy())
-        df.append(np.abs(a.get_forces() - np.array(r["forces"])).max())
+        df.append(np.linalg.norm(a.get_forces() - np.array(r["forces"]), axis=1).max())
     return float(np.std(de)), float(max(df))
 
 
