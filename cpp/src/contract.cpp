@@ -134,6 +134,13 @@ std::string hash_module(const torch::jit::Module &module, const std::string &fie
 
 }    // namespace
 
+std::string dtype_name(torch::ScalarType t)
+{
+  if (t == torch::kFloat32) return "float32";
+  if (t == torch::kFloat64) return "float64";
+  return std::string(c10::toString(t));
+}
+
 std::string first_line(const std::string &message)
 {
   auto p = message.find('\n');

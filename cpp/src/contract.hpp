@@ -31,6 +31,9 @@ ModelInfo parse_metadata(const std::string &path, const std::string &metadata_js
 // std::invalid_argument if it differs from info.content_hash.
 void check_content_hash(const torch::jit::Module &module, const ModelInfo &info);
 
+// The metadata's name of a dtype ("float32", "float64"; torch's name for any other).
+std::string dtype_name(torch::ScalarType t);
+
 // The first line of an exception message (torch appends a C++ stack trace to its messages).
 std::string first_line(const std::string &message);
 

@@ -25,13 +25,6 @@ namespace umlip {
 
 namespace {
 
-std::string dtype_name(torch::ScalarType t)
-{
-  if (t == torch::kFloat32) return "float32";
-  if (t == torch::kFloat64) return "float64";
-  return std::string(c10::toString(t));
-}
-
 torch::ScalarType parse_dtype(const std::string &s)
 {
   if (s == "float32" || s == "float") return torch::kFloat32;
@@ -244,7 +237,6 @@ Model::Model(const std::string &path, const ModelOptions &options) : impl_(new I
     throw std::invalid_argument("model file '" + path + "' has no layered form (contract 1.2 "
                                 "stages), which stage-by-stage evaluation and recomputation "
                                 "need; re-export it with this umlip");
-  if (options.stages == 1) impl_->staged_module();    // a mismatched file fails at load
 }
 
 bool Model::layered() const { return !impl_->info.stages.empty(); }

@@ -31,13 +31,6 @@ torch::jit::Module frozen(const torch::jit::Module &module)
   return module;
 }
 
-std::string dtype_name(torch::ScalarType t)
-{
-  if (t == torch::kFloat32) return "float32";
-  if (t == torch::kFloat64) return "float64";
-  return std::string(c10::toString(t));
-}
-
 // The file (as found on disk now) and the request, as one comparable key; empty if the file
 // cannot be inspected (it is then loaded, and the load reports why it fails).
 std::string cache_key(const PrepareRequest &r)
@@ -111,16 +104,10 @@ torch::jit::Module PreparedModule::whole()
 std::vector<torch::jit::Module> PreparedModule::stages()
 {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (!stages_) {
+  if (!stages_) {    // load() checked that the module list matches the metadata
     std::vector<torch::jit::Module> list;
-    try {
-      const torch::jit::Module modules = module_.attr("stages").toModule();
-      for (const auto &child : modules.named_children()) list.push_back(frozen(child.value));
-    } catch (const std::exception &) {
-      list.clear();
-    }
-    if (list.size() != info_.stages.size() || list.empty())
-      throw stage_count_mismatch(info_, list.size());
+    for (const auto &child : module_.attr("stages").toModule().named_children())
+      list.push_back(frozen(child.value));
     stages_ = std::move(list);
   }
   return *stages_;

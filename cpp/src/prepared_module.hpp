@@ -29,8 +29,8 @@ class PreparedModule {
   // The whole module, frozen (weights inlined as constants) on first use.
   torch::jit::Module whole();
 
-  // The stage modules of a layered file, in order, each frozen on first use. Throws
-  // std::invalid_argument if the module list does not match the metadata.
+  // The stage modules of a layered file (checked against the metadata when loaded), in order,
+  // each frozen on first use.
   std::vector<torch::jit::Module> stages();
 
  private:

@@ -19,7 +19,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from make_data import build, molecules  # noqa: E402
-from outcome import energy_drift, fates, report  # noqa: E402
+from outcome import fates, report  # noqa: E402
+from umlip.validation.md import energy_drift  # noqa: E402
 
 
 def main():
@@ -64,7 +65,8 @@ def main():
     for line in report(fates(frames, molecules(atoms), times), times[-1]):
         print(line)
     print(f"energy conservation (NVE): largest |E_tot - E_tot(0)| = "
-          f"{1000 * energy_drift(etot, len(atoms)):.2f} meV/atom over {len(etot)} frames")
+          f"{1000 * energy_drift(times, np.array(etot) / len(atoms))['max_abs_dev']:.2f} "
+          f"meV/atom over {len(etot)} frames")
     print(f"wrote {args.out}")
 
 

@@ -13,6 +13,8 @@ import argparse
 
 import numpy as np
 
+from umlip.validation.md import energy_drift
+
 DISSOCIATED = 1.6    # Å
 
 
@@ -29,7 +31,7 @@ def fates(frames, pairs, times_fs):
     """One dict per molecule: fate ('dissociated', 'intact' or 'scattered'), the time [fs] at
     which it dissociated (None otherwise) and its final H-H distance [Å]."""
     d = hh_distances(frames, pairs)
-    top = max(a.positions[a.numbers != 1, 2].max() for a in frames[:1])
+    top = frames[0].positions[frames[0].numbers != 1, 2].max()
     start_height = [frames[0].positions[list(p), 2].mean() - top for p in pairs]
     result = []
     for m, pair in enumerate(pairs):
@@ -58,12 +60,6 @@ def report(result, duration_fs):
     n = sum(e["fate"] == "dissociated" for e in result)
     lines.append(f"{n} of {len(result)} molecules dissociated in {duration_fs:.0f} fs")
     return lines
-
-
-def energy_drift(etot, n_atoms):
-    """Largest |E_tot(t) - E_tot(0)| per atom [eV/atom]."""
-    etot = np.asarray(etot, dtype=float)
-    return float(np.max(np.abs(etot - etot[0]))) / n_atoms
 
 
 def thermo_column(log_text, name):
@@ -102,10 +98,10 @@ def main():
     result = fates(frames, molecules(frames[0]), times)
     for line in report(result, times[-1]):
         print(line)
-    etot = thermo_column(text, "TotEng")
-    print(f"energy conservation (NVE): largest |E_tot - E_tot(0)| = "
-          f"{1000 * energy_drift(etot, len(frames[0])):.2f} meV/atom over {len(etot)} "
-          f"thermo lines")
+    etot = np.array(thermo_column(text, "TotEng")) / len(frames[0])
+    drift = energy_drift(1000.0 * np.array(time_ps), etot)["max_abs_dev"]
+    print(f"energy conservation (NVE): largest |E_tot - E_tot(0)| = {1000 * drift:.2f} "
+          f"meV/atom over {len(etot)} thermo lines")
 
 
 if __name__ == "__main__":

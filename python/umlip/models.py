@@ -74,9 +74,11 @@ def file_contract_version(path: PathLike) -> Optional[str]:
     loading the module), or None if it cannot be read."""
     import json
 
+    from umlip.contract import METADATA_FILE
+
     try:
         with zipfile.ZipFile(path) as z:
-            entry = [n for n in z.namelist() if n.endswith("/extra/umlip.json")]
+            entry = [n for n in z.namelist() if n.endswith(f"/extra/{METADATA_FILE}")]
             return str(json.loads(z.read(entry[0]))["contract_version"]) if entry else None
     except (OSError, zipfile.BadZipFile, ValueError, KeyError, TypeError):
         return None

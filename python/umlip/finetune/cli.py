@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from pathlib import Path
 
 
@@ -10,9 +11,7 @@ def _cmd_pool(args) -> int:
 
     pool = build_pool(args.base, quick=args.quick, seed=args.seed)
     path = write_pool(args.out, pool)
-    sources = {}
-    for c in pool["configs"]:
-        sources[c["provenance"]["source"]] = sources.get(c["provenance"]["source"], 0) + 1
+    sources = Counter(c["provenance"]["source"] for c in pool["configs"])
     print(f"wrote {path}: {len(pool['configs'])} configurations ("
           + ", ".join(f"{n} {k}" for k, n in sources.items())
           + f") in {pool['wall_time_s']:.0f} s; rankings: {', '.join(pool['rankings'])}")

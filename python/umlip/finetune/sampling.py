@@ -155,7 +155,7 @@ def site_configs(calc, slab: Atoms, a0: float, s: PoolSettings) -> List[Tuple[At
     from umlip.io import atoms_from_record
     from umlip.validation.optimize import relax
     from umlip.validation.systems import H_SITE_HEIGHT
-    from umlip.validation.structures import with_adsorbate
+    from umlip.validation.structures import fixed_indices, with_adsorbate
 
     out = []
     for site in ("fcc", "hcp", "bridge", "ontop"):
@@ -165,7 +165,7 @@ def site_configs(calc, slab: Atoms, a0: float, s: PoolSettings) -> List[Tuple[At
         out.append((relaxed, {"source": "sites", "site": site, "copy": 0}))
         for c in range(s.rattled_copies):
             a = relaxed.copy()
-            free = np.setdiff1d(np.arange(len(a)), a.constraints[0].get_indices())
+            free = np.setdiff1d(np.arange(len(a)), fixed_indices(a))
             rng = np.random.default_rng([s.seed, 3, c, len(out)])
             a.positions[free] += rng.normal(scale=s.rattle, size=(len(free), 3))
             out.append((a, {"source": "sites", "site": site, "copy": c + 1}))

@@ -54,6 +54,8 @@ def align_to_base(records: Sequence[Dict[str, Any]], base_model: str
     E_DFT - E_base over the training set; subtracting it changes no energy difference with
     the same atoms on both sides (adsorption energies, barriers, reaction energies), only what
     the network would otherwise have to learn as an offset. Forces are unchanged."""
+    from ase.data import chemical_symbols
+
     from umlip import UMLIPCalculator
 
     calc = UMLIPCalculator(base_model, dtype="float64")
@@ -67,8 +69,6 @@ def align_to_base(records: Sequence[Dict[str, Any]], base_model: str
     mu, *_ = np.linalg.lstsq(counts, np.array(residual), rcond=None)
     aligned = [dict(rec, energy=float(rec["energy"]) - float(c @ mu))
                for rec, c in zip(records, counts)]
-    from ase.data import chemical_symbols
-
     return aligned, {chemical_symbols[el]: float(m) for el, m in zip(elements, mu)}
 
 
