@@ -19,30 +19,52 @@ def _cmd_pool(args) -> int:
 
 
 def _cmd_train(args) -> int:
-    from umlip.finetune.pool import configs_by_id, read_pool, training_set
+    from umlip.finetune.heldout import check_disjoint, heldout_records
+    from umlip.finetune.labels import read_labels, reference_settings
+    from umlip.finetune.pool import read_pool, training_set
     from umlip.finetune.train import finetune_sevenn
-    from umlip.io import read_json
 
     pool = read_pool(args.pool)
     labels = Path(args.labels or Path(args.pool).parent / "labels")
     ids = training_set(pool, args.strategy, args.rank_seed, args.budget)
-    records, missing = [], []
-    for rec in configs_by_id(pool, ids):
-        lab = read_json(labels / f"{rec['id']}.json", None)
-        if lab is None:
-            missing.append(rec["id"])
-        else:
-            records.append(dict(lab, id=rec["id"]))
+    check_disjoint(ids, heldout_records())
+    found = read_labels(labels, ids, reference_settings())
+    missing = [i for i in ids if i not in found]
     if missing:
         raise ValueError(f"{len(missing)} of the {len(ids)} configurations have no DFT label in "
                          f"{labels} (first: {missing[0]}); compute them with "
                          f"dft/finetune_labels.py {args.pool} {args.strategy} {args.rank_seed} "
                          f"{args.budget}")
+    records = [found[i] for i in ids]
     prov = finetune_sevenn(pool["base_model"]["name"], records, Path(args.output),
                            epochs=args.epochs, seed=args.seed, variant=args.variant, lr=args.lr,
                            log=lambda m: print(m, file=sys.stderr))
     print(f"wrote {args.output} ({prov['variant']}, {prov['n_train']} configurations, "
           f"{prov['epochs']} epochs, seed {prov['seed']}, {prov['wall_time_s']:.0f} s)")
+    return 0
+
+
+def _cmd_heldout(args) -> int:
+    from umlip import UMLIPCalculator
+    from umlip.finetune.heldout import check_disjoint, evaluate, heldout_records
+    from umlip.finetune.pool import read_pool
+    from umlip.io import write_json
+
+    records = heldout_records()
+    if args.pool:
+        check_disjoint([c["id"] for c in read_pool(args.pool)["configs"]], records)
+    rows = {}
+    print(f"{'model':<40} {'E_bind MAE':>10} {'max |dE|':>9} {'F MAE':>7} {'F max':>7}")
+    for model in args.models:
+        res = evaluate(UMLIPCalculator(model, dtype="float64"), records)
+        rows[model] = res
+        print(f"{Path(model).stem:<40} {res['energy_mae']:>10.3f} {res['energy_max_abs']:>9.3f} "
+              f"{res['force_mae']:>7.3f} {res['force_max']:>7.3f}")
+    print(f"({rows[args.models[0]]['n_configs']} binding energies [eV], forces on "
+          f"{rows[args.models[0]]['n_force_atoms']} free atoms [eV/Å], model - DFT)")
+    if args.out:
+        write_json(args.out, {"configs": [{k: r[k] for k in ("name", "id")} for r in records],
+                              "models": rows})
     return 0
 
 
@@ -78,3 +100,10 @@ def add_finetune_parser(sub) -> None:
                         "general structures")
     t.add_argument("-o", "--output", required=True, help="model file to write (.pt)")
     t.set_defaults(func=_cmd_train)
+    h = fs.add_parser("heldout", formatter_class=HelpFormatter,
+                      help="errors of models on the held-out DFT set (the reference's relaxed "
+                           "states and CI-NEB path, never in a pool)")
+    h.add_argument("models", nargs="+", help="model files or names")
+    h.add_argument("--pool", help="also check that this pool holds no held-out configuration")
+    h.add_argument("-o", "--out", help="write every error to this JSON file")
+    h.set_defaults(func=_cmd_heldout)
