@@ -33,7 +33,7 @@ SCR = _meta.scratch("finetune_labels")
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("pool", help="pool file (umlip.finetune.pool)")
-    p.add_argument("strategy", choices=["fps", "random"])
+    p.add_argument("strategy", choices=["fps", "random", "committee"])
     p.add_argument("seed", type=int, help="ranking seed")
     p.add_argument("budget", type=int, help="label the first BUDGET configurations")
     p.add_argument("out", nargs="?", default=None, help="label folder")

@@ -7,8 +7,9 @@ import pytest
 from ase import Atoms
 from ase.build import fcc111
 
-from umlip.finetune.pool import training_set
-from umlip.finetune.sampling import descriptor, rank
+from umlip.finetune.pool import add_committee_ranking, training_set
+from umlip.finetune.sampling import committee_rank, descriptor, rank
+from umlip.io import atoms_to_record
 
 
 def _slab_h2(x, y, height, bond, axis=(1.0, 0.0, 0.0)):
@@ -55,3 +56,52 @@ def test_budgets_are_nested_and_refusals_name_the_problem():
         training_set(pool, "random", 0, 2)
     with pytest.raises(ValueError, match="unknown selection strategy"):
         rank([], "committee", 0)
+
+
+def test_committee_ranking_prefers_disagreement_but_not_near_copies():
+    a = _slab_h2(1.0, 1.0, 1.2, 1.3)
+    a_copy = _slab_h2(1.0, 1.0, 1.21, 1.3)           # nearly the same frame
+    far = _slab_h2(2.0, 1.5, 3.5, 0.75)              # H2 away from the surface
+    mid = _slab_h2(1.5, 1.0, 2.0, 0.9)
+    pool = [a, a_copy, far, mid]
+    order = committee_rank(pool, [1.0, 0.9, 0.5, 0.2])
+    assert order[:2] == [0, 2] and sorted(order) == [0, 1, 2, 3]
+    assert committee_rank(pool, [0.1, 0.2, 0.9, 0.3])[0] == 2
+    with pytest.raises(ValueError, match="one finite, non-negative deviation per configuration"):
+        committee_rank(pool, [1.0, float("nan"), 0.5, 0.2])
+    with pytest.raises(ValueError, match="one finite, non-negative deviation per configuration"):
+        committee_rank(pool, [1.0, 0.5])
+
+
+def test_committee_deviation_matches_numpy(tmp_path):
+    from umlip import UMLIPCalculator
+    from umlip.families.analytic import export_analytic
+
+    files = []
+    for seed in (0, 1, 2):
+        files.append(str(tmp_path / f"m{seed}.pt"))
+        export_analytic(files[-1], ("H", "Cu"), cutoff=4.0, num_layers=2, dtype="float64",
+                        seed=seed)
+    frames = [_slab_h2(1.0, 1.0, h, r) for h, r in ((1.0, 1.2), (2.5, 0.75), (0.8, 2.0))]
+    pool = {"configs": [dict(atoms_to_record(f), id=f"c{i}") for i, f in enumerate(frames)],
+            "rankings": {}}
+    add_committee_ranking(pool, files)
+    expected = []
+    for f in frames:
+        forces = []
+        for m in files:
+            f.calc = UMLIPCalculator(m, dtype="float64")
+            forces.append(f.get_forces())
+        forces = np.array(forces)
+        sigma = np.sqrt(((forces - forces.mean(0)) ** 2).sum(-1).mean(0))
+        expected.append(sigma.max())
+    assert min(expected) > 1e-3
+    np.testing.assert_allclose(pool["committee"]["max_devi_f"], expected, rtol=1e-10)
+    assert sorted(pool["rankings"]["committee:0"]) == [0, 1, 2]
+    assert pool["rankings"]["committee:0"][0] == int(np.argmax(expected))
+    assert training_set(pool, "committee", 0, 2) == [f"c{i}" for i in
+                                                      pool["rankings"]["committee:0"][:2]]
+    add_committee_ranking(pool, [files[0], files[0]])
+    assert max(pool["committee"]["max_devi_f"]) < 1e-12
+    with pytest.raises(ValueError, match="no ranking 'committee:0'.*umlip finetune rank"):
+        training_set({"configs": [], "rankings": {}}, "committee", 0, 1)

@@ -44,6 +44,22 @@ def _cmd_train(args) -> int:
     return 0
 
 
+def _cmd_rank(args) -> int:
+    from umlip.finetune.pool import add_committee_ranking, read_pool, write_pool
+    from umlip.progress import Progress
+
+    pool = read_pool(args.pool)
+    bar = Progress("committee deviation", total=len(pool["configs"]))
+    add_committee_ranking(pool, args.committee, progress=lambda k, n: bar.update())
+    bar.close()
+    write_pool(args.pool, pool)
+    dev = pool["committee"]["max_devi_f"]
+    top = [dev[i] for i in pool["rankings"]["committee:0"][:8]]
+    print(f"wrote ranking committee:0 to {args.pool}: max force deviation {min(dev):.3f}-"
+          f"{max(dev):.3f} eV/Å over the pool, first 8 {min(top):.3f}-{max(top):.3f}")
+    return 0
+
+
 def _cmd_heldout(args) -> int:
     from umlip import UMLIPCalculator
     from umlip.finetune.heldout import check_disjoint, evaluate, heldout_records
@@ -70,6 +86,7 @@ def _cmd_heldout(args) -> int:
 
 def add_finetune_parser(sub) -> None:
     from umlip.cli import HelpFormatter
+    from umlip.finetune.pool import DEFAULT_COMMITTEE
 
     f = sub.add_parser("finetune", formatter_class=HelpFormatter,
                        help="fine-tune a foundation model for H2 on Cu(111) with a few DFT "
@@ -88,7 +105,7 @@ def add_finetune_parser(sub) -> None:
                            "configurations of a ranking, with the family's own trainer")
     t.add_argument("pool", help="pool file")
     t.add_argument("--labels", help="label folder (default: labels/ next to the pool)")
-    t.add_argument("--strategy", default="fps", choices=["fps", "random"],
+    t.add_argument("--strategy", default="fps", choices=["fps", "random", "committee"],
                    help="ranking the training set is the first BUDGET of")
     t.add_argument("--rank-seed", type=int, default=0, help="seed of the ranking (default: 0)")
     t.add_argument("--budget", type=int, required=True, help="number of DFT configurations")
@@ -100,6 +117,12 @@ def add_finetune_parser(sub) -> None:
                         "general structures")
     t.add_argument("-o", "--output", required=True, help="model file to write (.pt)")
     t.set_defaults(func=_cmd_train)
+    r = fs.add_parser("rank", formatter_class=HelpFormatter,
+                      help="add the committee-disagreement ranking (committee:0) to a pool")
+    r.add_argument("pool", help="pool file (rewritten with the ranking)")
+    r.add_argument("--committee", nargs="+", default=list(DEFAULT_COMMITTEE),
+                   help="committee model files or names")
+    r.set_defaults(func=_cmd_rank)
     h = fs.add_parser("heldout", formatter_class=HelpFormatter,
                       help="errors of models on the held-out DFT set (the reference's relaxed "
                            "states and CI-NEB path, never in a pool)")

@@ -67,6 +67,40 @@ def add_rankings(pool: Dict[str, Any]) -> Dict[str, Any]:
     return pool
 
 
+#: the foundation committee: three SevenNet models trained on different data and architecture
+DEFAULT_COMMITTEE = ("7net-0", "7net-0_22may2024", "7net-l3i5")
+
+
+def add_committee_ranking(pool: Dict[str, Any], members: Sequence[str] = DEFAULT_COMMITTEE,
+                          progress=None) -> Dict[str, Any]:
+    """Rank the pool by a committee's disagreement (:func:`committee_rank`): the largest
+    per-atom force deviation (DeePMD's max_devi_f) of ``members`` on every configuration,
+    stored with the members' content hashes; the ranking is ``committee:0``."""
+    from umlip import UMLIPCalculator
+    from umlip.finetune.sampling import COMMITTEE, committee_rank
+
+    if len(members) < 2:
+        raise ValueError("a committee needs at least two models")
+    calc = UMLIPCalculator(list(members), dtype="float64")
+    structures = [atoms_from_record(c) for c in pool["configs"]]
+    deviation = []
+    for k, atoms in enumerate(structures):
+        atoms.calc = calc
+        atoms.get_potential_energy()
+        deviation.append(float(calc.results["forces_std"].max()))
+        if progress:
+            progress(k + 1, len(structures))
+    pool["committee"] = {
+        "members": [{"name": str(m), "content_hash": h}
+                    for m, h in zip(members, [calc.model.content_hash] +
+                                                 [m.content_hash for m in calc.members])],
+        "max_devi_f": deviation,
+        "rule": "largest per-atom force deviation sqrt(<|F_k - <F>|^2>) over atoms [eV/Å], "
+                "float64"}
+    pool["rankings"][ranking_key(COMMITTEE, 0)] = committee_rank(structures, deviation)
+    return pool
+
+
 def write_pool(path: PathLike, pool: Dict[str, Any]) -> Path:
     return write_json(path, pool)
 
@@ -83,8 +117,9 @@ def training_set(pool: Dict[str, Any], strategy: str, seed: int, budget: int) ->
     """Ids of the first ``budget`` configurations of one ranking (nested in ``budget``)."""
     key = ranking_key(strategy, seed)
     if key not in pool["rankings"]:
+        hint = ("; add it with umlip finetune rank POOL" if strategy == "committee" else "")
         raise ValueError(f"the pool has no ranking {key!r}; it has "
-                         f"{', '.join(sorted(pool['rankings']))}")
+                         f"{', '.join(sorted(pool['rankings']))}{hint}")
     order = pool["rankings"][key]
     if budget > len(order):
         raise ValueError(f"budget {budget} is larger than the pool ({len(order)} "

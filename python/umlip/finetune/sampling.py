@@ -24,7 +24,10 @@ from typing import Any, Dict, List, Sequence, Tuple
 import numpy as np
 from ase import Atoms
 
+#: strategies that rank a pool from its structures alone (every pool file has them)
 STRATEGIES = ("random", "fps")
+#: the strategy that also needs a committee's force deviation on every configuration
+COMMITTEE = "committee"
 
 
 @dataclass
@@ -98,6 +101,34 @@ def rank(pool: Sequence[Atoms], strategy: str, seed: int) -> List[int]:
     while len(order) < n:
         nxt = int(np.argmax(dist))
         order.append(nxt)
+        dist = np.minimum(dist, np.linalg.norm(x - x[nxt], axis=1))
+    return order
+
+
+def committee_rank(pool: Sequence[Atoms], deviation: Sequence[float]) -> List[int]:
+    """Committee disagreement with diversity: first the configuration with the largest
+    force deviation, then each time the one with the largest deviation x descriptor distance
+    to the nearest configuration already chosen (so near-copies of a frame the committee
+    disagrees on do not fill the budget). Deterministic; ties go to the lower index."""
+    dev = np.asarray(deviation, dtype=float)
+    n = len(pool)
+    if dev.shape != (n,) or not np.all(np.isfinite(dev)) or np.any(dev < 0):
+        raise ValueError(f"need one finite, non-negative deviation per configuration "
+                         f"({n}), got shape {dev.shape}")
+    if n == 0:
+        return []
+    x = np.array([descriptor(a) for a in pool])
+    scale = x.std(axis=0)
+    x = x / np.where(scale > 0, scale, 1.0)
+    order = [int(np.argmax(dev))]
+    dist = np.linalg.norm(x - x[order[0]], axis=1)
+    chosen = np.zeros(n, dtype=bool)
+    chosen[order[0]] = True
+    while len(order) < n:
+        score = np.where(chosen, -1.0, dev * dist)
+        nxt = int(np.argmax(score))
+        order.append(nxt)
+        chosen[nxt] = True
         dist = np.minimum(dist, np.linalg.norm(x - x[nxt], axis=1))
     return order
 
