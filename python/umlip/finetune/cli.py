@@ -84,6 +84,15 @@ def _cmd_heldout(args) -> int:
     return 0
 
 
+def _cmd_report(args) -> int:
+    from umlip.finetune.report import write_finetune_report
+
+    out = write_finetune_report(args.base_run, args.runs, args.out, heldout=args.heldout,
+                                pool=args.pool)
+    print(f"wrote {out}/README.md, learning_curves.png, forgetting.png, data.json")
+    return 0
+
+
 def add_finetune_parser(sub) -> None:
     from umlip.cli import HelpFormatter
     from umlip.finetune.pool import DEFAULT_COMMITTEE
@@ -130,3 +139,13 @@ def add_finetune_parser(sub) -> None:
     h.add_argument("--pool", help="also check that this pool holds no held-out configuration")
     h.add_argument("-o", "--out", help="write every error to this JSON file")
     h.set_defaults(func=_cmd_heldout)
+    o = fs.add_parser("report", formatter_class=HelpFormatter,
+                      help="learning curves, forgetting and the zero-shot vs fine-tuned table "
+                           "from validation runs")
+    o.add_argument("base_run", help="validation run folder of the base model")
+    o.add_argument("runs", help="folder of the fine-tuned models' validation runs (labels "
+                                "<base>-ft<budget>-<strategy><rank seed>-s<seed>[-<variant>])")
+    o.add_argument("-o", "--out", required=True, help="report folder")
+    o.add_argument("--heldout", help="held-out errors (umlip finetune heldout -o)")
+    o.add_argument("--pool", help="pool file (for the DFT cost per budget)")
+    o.set_defaults(func=_cmd_report)

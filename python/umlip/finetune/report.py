@@ -1,0 +1,243 @@
+"""The fine-tuning report: learning curves (model - DFT against the number of DFT labels, with
+the spread over training seeds), forgetting beside them, compute per budget, and one table
+"zero-shot vs best fine-tuned vs DFT".
+
+Inputs are what the fine-tuning steps leave: the validation runs of the base model and of
+every fine-tuned model (run labels ``<base>-ft<budget>-<strategy><rank seed>-s<seed>`` with an
+optional ``-<variant>``), the provenance JSON next to each model file, the labels (their DFT
+wall time) and the held-out errors written by ``umlip finetune heldout -o``."""
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from umlip.io import PathLike, read_json, write_json
+
+RUN_LABEL = re.compile(r"-ft(?P<budget>\d+)-(?P<strategy>[a-z]+)(?P<rank_seed>\d+)"
+                       r"-s(?P<seed>\d+)(?:-(?P<variant>[a-z]+))?$")
+
+#: what the fine-tuning targets: (metric key, short name); model - DFT [eV or Å]
+TARGET = (("Eads_fcc", "E_ads H fcc"), ("Eads_hcp", "E_ads H hcp"),
+          ("Eads_ontop", "E_ads H top"), ("E_2H", "2H vs slab + H2(g)"),
+          ("h2_barrier_gas", "H2 barrier (own CI-NEB)"),
+          ("h2_barrier_dftpath", "H2 barrier on the DFT path"),
+          ("h2_binding", "H2 binding energy"), ("cu_a0", "Cu a0 [Å]"),
+          ("adatom_hop_fwd", "Cu adatom hop fcc->hcp"))
+#: what it does not target: (metric key, short name); the value itself (an MAE) or, for a
+#: quantity with a DFT value, model - DFT
+FORGETTING = (("diss_binding_mae_window", "dissociation curves, MAE [eV]"),
+              ("diss_force_mae_window", "dissociation bond forces, MAE [eV/Å]"),
+              ("diss_De_O2", "De O2"), ("diss_De_N2", "De N2"), ("diss_De_CO", "De CO"),
+              ("ph_Cu_mesh_mae", "Cu phonons, MAE [THz]"),
+              ("ph_Si_mesh_mae", "Si phonons, MAE [THz]"))
+HELDOUT = (("heldout_energy_mae", "held-out binding energies, MAE [eV]"),
+           ("heldout_force_mae", "held-out forces, MAE [eV/Å]"))
+
+
+def parse_run_label(label: str) -> Optional[Dict[str, Any]]:
+    """``{budget, strategy, rank_seed, seed, variant}`` of a fine-tuned run label, else None."""
+    m = RUN_LABEL.search(label)
+    if not m:
+        return None
+    return {"budget": int(m["budget"]), "strategy": m["strategy"],
+            "rank_seed": int(m["rank_seed"]), "seed": int(m["seed"]),
+            "variant": m["variant"] or "plain"}
+
+
+def metric_errors(results) -> Dict[str, float]:
+    """``{metric key: model - DFT}`` (or the value, for metrics without a DFT value) of one
+    model's task results."""
+    out = {}
+    for r in results.values():
+        for m in r.summary():
+            if m.value is None or isinstance(m.value, str):
+                continue
+            err = m.error
+            if err is None and m.reference is not None:
+                err = m.value - m.reference
+            out[m.key] = float(err if err is not None else m.value)
+    return out
+
+
+def collect(base_run: PathLike, finetune_runs: PathLike, heldout: Optional[PathLike] = None
+            ) -> Dict[str, Any]:
+    """Every model's numbers: ``{"base": row, "finetuned": [row, ...]}``, a row being
+    ``{label, budget, strategy, rank_seed, seed, variant, errors: {key: value}}``."""
+    from umlip.validation.report import load_models
+
+    _, base = load_models([Path(base_run)])
+    base_label = next(iter(base))
+    dirs = sorted(p for p in Path(finetune_runs).iterdir() if (p / "manifest.json").is_file())
+    _, tuned = load_models(dirs)
+    held = (read_json(heldout) or {}).get("models", {}) if heldout else {}
+    held = {Path(k).stem: v for k, v in held.items()}
+
+    def row(label, results, info):
+        errors = metric_errors(results)
+        stem = label[len(base_label) + 1:] if label.startswith(base_label + "-") else label
+        h = held.get(stem) or held.get(label)
+        if h is not None:
+            errors.update({k: h[k[len("heldout_"):]] for k, _ in HELDOUT})
+        return dict(info, label=label, errors=errors)
+
+    rows = []
+    for label, results in tuned.items():
+        info = parse_run_label(label)
+        if info is not None:
+            rows.append(row(label, results, info))
+    base_row = row(base_label, base[base_label],
+                   {"budget": 0, "strategy": None, "rank_seed": None, "seed": None,
+                    "variant": None})
+    return {"base": base_row, "finetuned": rows}
+
+
+def series(data: Dict[str, Any]) -> Dict[Tuple[str, int, str], Dict[int, List[Dict]]]:
+    """``{(strategy, rank_seed, variant): {budget: [rows over seeds]}}``; budget 0 is the base
+    model in every series."""
+    out: Dict[Tuple[str, int, str], Dict[int, List[Dict]]] = defaultdict(dict)
+    for r in data["finetuned"]:
+        out[(r["strategy"], r["rank_seed"], r["variant"])].setdefault(r["budget"], []).append(r)
+    for s in out.values():
+        s[0] = [data["base"]]
+    return {k: dict(sorted(v.items())) for k, v in sorted(out.items())}
+
+
+def spread(rows: Sequence[Dict], key: str) -> Optional[Tuple[float, float, float, int]]:
+    """(mean, min, max, n) of ``key`` over the rows that have it."""
+    vals = [r["errors"][key] for r in rows if key in r["errors"]]
+    if not vals:
+        return None
+    return float(np.mean(vals)), float(np.min(vals)), float(np.max(vals)), len(vals)
+
+
+def compute_cost(labels_dir: PathLike, ranking: Sequence[str], budgets: Sequence[int],
+                 cores: int = 2) -> Dict[int, float]:
+    """DFT core-hours of the first ``budget`` labels of a ranking (label wall time x cores)."""
+    walls = []
+    for cid in ranking[:max(budgets, default=0)]:
+        lab = read_json(Path(labels_dir) / f"{cid}.json", None)
+        walls.append(None if lab is None else float(lab.get("wall_time_s", np.nan)))
+    return {b: (float(np.nansum(walls[:b])) * cores / 3600.0
+                if None not in walls[:b] else float("nan")) for b in budgets}
+
+
+def _fmt_spread(s) -> str:
+    if s is None:
+        return "n/a"
+    mean, lo, hi, n = s
+    return f"{mean:+.3f}" if n == 1 or hi - lo < 5e-4 else f"{mean:+.3f} [{lo:+.3f}, {hi:+.3f}]"
+
+
+def plot_curves(ser, keys, title: str, path: Path) -> None:
+    from umlip.validation.plotting import pyplot
+
+    plt = pyplot()
+    n = len(keys)
+    cols = 3
+    rows = (n + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows), squeeze=False)
+    for ax, (key, name) in zip(axes.flat, keys):
+        for (strategy, rseed, variant), by_budget in ser.items():
+            pts = [(b, spread(rs, key)) for b, rs in by_budget.items()]
+            pts = [(b, s) for b, s in pts if s is not None]
+            if not pts:
+                continue
+            x = np.array([max(b, 1) for b, _ in pts], dtype=float)   # budget 0 drawn at 1
+            mean = np.array([s[0] for _, s in pts])
+            err = np.array([[s[0] - s[1] for _, s in pts], [s[2] - s[0] for _, s in pts]])
+            ax.errorbar(x, mean, yerr=err, marker="o", capsize=3,
+                        label=f"{strategy}:{rseed} {variant}")
+        ax.axhline(0.0, color="black", lw=0.8)
+        ax.set_xscale("log", base=2)
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel("DFT labels (0 plotted at 1)")
+    for ax in list(axes.flat)[n:]:
+        ax.axis("off")
+    if axes.flat[0].get_legend_handles_labels()[0]:
+        axes.flat[0].legend(fontsize=7)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_finetune_report(base_run: PathLike, finetune_runs: PathLike, out_dir: PathLike,
+                          heldout: Optional[PathLike] = None, pool: Optional[PathLike] = None
+                          ) -> Path:
+    """Plots, data JSON and README.md (the tables) in ``out_dir``."""
+    from umlip.finetune.pool import read_pool, training_set
+
+    data = collect(base_run, finetune_runs, heldout)
+    ser = series(data)
+    out = Path(out_dir)
+    plot_curves(ser, HELDOUT + TARGET, "Fine-tuning: model - DFT (held-out: MAE) vs DFT labels; "
+                "bars: min-max over training seeds", out / "learning_curves.png")
+    plot_curves(ser, FORGETTING, "Forgetting: what fine-tuning did not target (MAE, or model - "
+                "DFT)", out / "forgetting.png")
+    lines = ["# Fine-tuning SevenNet-0 for H2 on Cu(111): learning curves and forgetting", "",
+             "Made by `umlip finetune report` from the committed runs (how: "
+             "[docs/finetune.md](../../finetune.md)). Cells: mean over training seeds "
+             "[min, max]; model - DFT in eV unless stated; MAE rows are the MAE itself. "
+             "Budget 0 is the base model.", "",
+             "![learning curves](learning_curves.png)", "", "![forgetting](forgetting.png)", ""]
+    cost = {}
+    if pool:
+        p = read_pool(pool)
+        labels_dir = Path(pool).parent / "labels"
+        for (strategy, rseed, _), by_budget in ser.items():
+            key = f"{strategy}:{rseed}"
+            if key in p["rankings"] and key not in cost:
+                ids = training_set(p, strategy, rseed, len(p["rankings"][key]))
+                cost[key] = compute_cost(labels_dir, ids, list(by_budget))
+    for (strategy, rseed, variant), by_budget in ser.items():
+        budgets = list(by_budget)
+        lines += [f"## Ranking {strategy}:{rseed}, {variant} fine-tuning", "",
+                  "| quantity | " + " | ".join(f"{b} labels" for b in budgets) + " |",
+                  "|---|" + "---:|" * len(budgets)]
+        for key, name in HELDOUT + TARGET + FORGETTING:
+            cells = [_fmt_spread(spread(by_budget[b], key)) for b in budgets]
+            if any(c != "n/a" for c in cells):
+                lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        seeds = [str(len(by_budget[b])) for b in budgets]
+        lines.append("| training seeds | " + " | ".join(seeds) + " |")
+        c = cost.get(f"{strategy}:{rseed}")
+        if c:
+            lines.append("| DFT core-hours (labels) | " + " | ".join(
+                f"{c.get(b, float('nan')):.1f}" for b in budgets) + " |")
+        lines.append("")
+    best = best_finetuned(ser)
+    if best is not None:
+        (strategy, rseed, variant), b = best
+        rows = ser[(strategy, rseed, variant)][b]
+        lines += ["## Zero-shot vs best fine-tuned vs DFT", "",
+                  f"Best fine-tuned: ranking {strategy}:{rseed}, {variant}, {b} labels "
+                  f"({len(rows)} seeds), the lowest held-out binding-energy MAE.", "",
+                  "| quantity | zero-shot | best fine-tuned |", "|---|---:|---:|"]
+        for key, name in HELDOUT + TARGET:
+            lines.append(f"| {name} | {_fmt_spread(spread([data['base']], key))} | "
+                         f"{_fmt_spread(spread(rows, key))} |")
+        lines.append("")
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "data.json", {"base": data["base"], "finetuned": data["finetuned"],
+                                   "dft_core_hours": cost})
+    (out / "README.md").write_text("\n".join(lines))
+    return out
+
+
+def best_finetuned(ser) -> Optional[Tuple[Tuple[str, int, str], int]]:
+    """The (series, budget) with the lowest mean held-out binding-energy MAE (budget > 0)."""
+    cands = []
+    for k, by_budget in ser.items():
+        for b, rows in by_budget.items():
+            s = spread(rows, "heldout_energy_mae")
+            if b > 0 and s is not None:
+                cands.append((s[0], k, b))
+    if not cands:
+        return None
+    _, k, b = min(cands)
+    return k, b

@@ -1,0 +1,47 @@
+"""The fine-tuning report's bookkeeping (umlip.finetune.report): run labels, the seed spread per
+budget, the choice of the best fine-tuned set and the DFT cost of nested budgets."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from umlip.finetune.report import best_finetuned, compute_cost, parse_run_label, series, spread
+
+
+def test_run_labels():
+    assert parse_run_label("7net-0-ft32-fps0-s2") == {
+        "budget": 32, "strategy": "fps", "rank_seed": 0, "seed": 2, "variant": "plain"}
+    assert parse_run_label("7net-0-ft8-committee0-s1-replay")["variant"] == "replay"
+    assert parse_run_label("7net-0") is None and parse_run_label("7net-0-ft8-fps-s1") is None
+
+
+def _row(budget, seed, strategy="fps", variant="plain", **errors):
+    return {"budget": budget, "strategy": strategy, "rank_seed": 0, "seed": seed,
+            "variant": variant, "label": f"ft{budget}-{strategy}0-s{seed}", "errors": errors}
+
+
+def test_series_spread_and_best():
+    data = {"base": dict(_row(0, None), strategy=None, heldout_energy_mae=0.13),
+            "finetuned": [_row(8, s, heldout_energy_mae=e, Eads_fcc=f)
+                          for s, e, f in ((1, 0.10, 0.07), (2, 0.12, 0.05), (3, 0.08, 0.06))]
+            + [_row(32, 1, heldout_energy_mae=0.05), _row(32, 2, heldout_energy_mae=0.07),
+               _row(8, 1, variant="replay", heldout_energy_mae=0.04)]}
+    data["base"]["errors"] = {"heldout_energy_mae": 0.13}
+    ser = series(data)
+    assert list(ser) == [("fps", 0, "plain"), ("fps", 0, "replay")]
+    assert list(ser[("fps", 0, "plain")]) == [0, 8, 32]
+    assert ser[("fps", 0, "replay")][0] == [data["base"]]          # every series starts at 0
+    mean, lo, hi, n = spread(ser[("fps", 0, "plain")][8], "Eads_fcc")
+    assert (mean, lo, hi, n) == (pytest.approx(0.06), 0.05, 0.07, 3)
+    assert spread(ser[("fps", 0, "plain")][32], "Eads_fcc") is None
+    # lowest mean held-out MAE: the single replay seed (0.04) beats 32 plain (0.06)
+    assert best_finetuned(ser) == (("fps", 0, "replay"), 8)
+
+
+def test_cost_of_nested_budgets(tmp_path):
+    for k, wall in enumerate((100.0, 200.0, 300.0)):
+        (tmp_path / f"c{k}.json").write_text(json.dumps({"wall_time_s": wall}))
+    cost = compute_cost(tmp_path, ["c0", "c1", "c2", "c3"], [2, 3, 4], cores=2)
+    assert cost[2] == pytest.approx(600.0 / 3600) and cost[3] == pytest.approx(1200.0 / 3600)
+    assert cost[4] != cost[4]                                       # c3 unlabelled: NaN
