@@ -192,7 +192,9 @@ def phonon_material(calc, atoms, scmat, primmat, mesh=(4, 4, 4), nseg=10):
         "phonopy_settings": {"phonopy_version": "test", "supercell_matrix": scmat,
                              "primitive_matrix": primmat, "displacement_distance_A": 0.01,
                              "is_plusminus": "auto", "symprec": 1e-5},
-        "dft_settings": FAKE_GPAW, "lattice_constant_a0": float(atoms.cell.lengths()[0]),
+        # the conventional cubic a, as the recipe stores (fcc-lattice primitive cell)
+        "dft_settings": FAKE_GPAW,
+        "lattice_constant_a0": float((4 * atoms.get_volume()) ** (1 / 3)),
         "unitcell": uc, "primitive_cell": {"cell": np.array(ph.primitive.cell).tolist()},
         "supercell": {"natoms": len(ph.supercell)},
         "displacement_dataset": {"natom": ds["natom"], "first_atoms": [

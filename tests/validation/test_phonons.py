@@ -11,7 +11,8 @@ from ase.data import atomic_masses, atomic_numbers
 from support.validation_models import spring_model
 from umlip.validation.systems import HSP
 from umlip.validation.tasks.phonons import (PhononSettings, PhononTask, count_imaginary,
-                                       freqs_at, make_phonopy, supercell_forces)
+                                            freqs_at, make_phonopy, own_lattice_scale,
+                                            supercell_forces)
 
 A, K = 3.6, 1.5                                   # Å, eV/Å^2
 M = atomic_masses[atomic_numbers["Cu"]]
@@ -94,3 +95,24 @@ def test_imaginary_mode_counting():
     f = np.array([[-0.2, -0.01, 0.0, 5.0], [-0.3, 1.0, 2.0, 3.0], [0.1, 0.2, -0.04, 3.0]])
     n, fmin = count_imaginary(q, f, tol=0.05)
     assert n == 1 and fmin == pytest.approx(-0.3)       # Gamma acoustic modes ignored
+
+
+def test_own_lattice_of_springs_is_their_rest_lattice():
+    uc = {"symbols": ["Cu"], "cell": np.array(bulk("Cu", "fcc", a=A * 1.012).cell).tolist(),
+          "scaled_positions": [[0, 0, 0]]}
+    own = own_lattice_scale(spring_model(A, K), uc)
+    assert own["scale"] == pytest.approx(1 / 1.012, abs=2e-4)
+    with pytest.raises(ValueError, match="outside the fitted range"):
+        own_lattice_scale(spring_model(A * 1.05, K), uc)
+
+
+def test_phonons_at_the_model_own_lattice(spring_refs):
+    """Springs of the reference's stiffness but 1 % longer rest length: at the reference's
+    lattice they are compressed and the frequencies are off; at their own lattice they match."""
+    t = PhononTask(settings=PhononSettings(materials=("Cu",)), reference_dir=spring_refs,
+                   progress=False)
+    m = t.run(spring_model(A * 1.01, K)).materials["Cu"]["metrics"]
+    assert m["a_model"] == pytest.approx(A * 1.01, abs=1e-3) and m["a_dft"] == pytest.approx(A)
+    assert m["mesh_mae_own_a0"] < 2e-3 < 0.02 < m["mesh_mae"]
+    rows = {x.key: x for x in t.run(spring_model(A * 1.01, K)).summary()}
+    assert rows["ph_Cu_mesh_mae_own_a0"].value == pytest.approx(m["mesh_mae_own_a0"])

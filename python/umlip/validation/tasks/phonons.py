@@ -66,6 +66,12 @@ class PhononResult(TaskResult):
                               "THz", m.get("mesh_mae")))
             out.append(Metric(f"ph_{mat}_max", f"Phonons {mat}: max frequency", "THz",
                               m.get("max_freq_model"), m.get("max_freq_dft")))
+            if m.get("mesh_mae_own_a0") is not None:
+                own = f"at the model's own a = {m['a_model']:.3f} Å (DFT {m['a_dft']:.3f})"
+                out.append(Metric(f"ph_{mat}_mesh_mae_own_a0", f"Phonons {mat}: mesh MAE {own}",
+                                  "THz", m["mesh_mae_own_a0"]))
+                out.append(Metric(f"ph_{mat}_max_own_a0", f"Phonons {mat}: max frequency {own}",
+                                  "THz", m["max_freq_model_own_a0"], m.get("max_freq_dft")))
             out.append(Metric(f"ph_{mat}_imag", f"Phonons {mat}: imaginary modes (band+mesh)",
                               "", m.get("n_imaginary")))
         return out
@@ -109,6 +115,29 @@ def supercell_forces(ph, calc, cache=None, key: str = "") -> np.ndarray:
         rec = cache.compute(f"{key}disp{k:03d}", work) if cache is not None else work()
         out.append(np.array(rec["forces"]))
     return np.array(out)
+
+
+def own_lattice_scale(calc, unitcell: Dict[str, Any], span: float = 0.03,
+                      n_points: int = 9) -> Dict[str, Any]:
+    """The model's own lattice: the isotropic scale s of ``unitcell`` at the minimum of a
+    Birch-Murnaghan fit (ase.eos) of its energies on s in 1 +- ``span``."""
+    from ase.eos import EquationOfState
+
+    cell = np.array(unitcell["cell"], float)
+    grid = np.linspace(1 - span, 1 + span, n_points)
+    es, vs = [], []
+    for f in grid:
+        a = Atoms(symbols=unitcell["symbols"], cell=cell * f,
+                  scaled_positions=unitcell["scaled_positions"], pbc=True)
+        a.calc = calc
+        es.append(float(a.get_potential_energy()))
+        vs.append(a.get_volume())
+    v0, _, _ = EquationOfState(vs, es, eos="birchmurnaghan").fit()
+    scale = float((v0 / abs(np.linalg.det(cell))) ** (1 / 3))
+    if not grid[0] < scale < grid[-1]:
+        raise ValueError(f"the model's lattice minimum (scale {scale:.3f}) is outside the fitted "
+                         f"range 1 +- {span}")
+    return {"scale": scale, "grid": grid, "energies": es}
 
 
 def freqs_at(ph, qpoints) -> np.ndarray:
@@ -257,11 +286,31 @@ class PhononTask(Task):
                 "mesh_rmse": mesh_err["rmse"], "mesh_max_abs": mesh_err["max_abs"],
                 "max_freq_dft": float(np.max(md_d["frequencies"])),
                 "reference_rebuild_max_dev": float(np.abs(fb_d - stored).max())})
+            metrics.update(self._own_lattice(calc, mat, st, disps, ph_d, q, w))
             out["band"]["dft"] = fb_d
             out["mesh"]["dft"] = md_d["frequencies"]
             out["dos"]["dft"] = dos_d["total_dos"]
             out["dos"]["frequency_dft"] = dos_d["frequency_points"]
         return out
+
+    def _own_lattice(self, calc, mat, st, disps, ph_d, q, w) -> Dict[str, Any]:
+        """The model's phonons at its own lattice constant (the same displacements, the cell
+        scaled to the model's energy minimum) against the DFT ones at DFT's: a model whose
+        lattice is shorter than DFT's is not softened by being stretched to it."""
+        own = self.cache.compute(f"{mat}_own_lattice",
+                                 lambda: own_lattice_scale(calc, st["unitcell"]))
+        cell = (np.array(st["unitcell"]["cell"], float) * own["scale"]).tolist()
+        ph_o = make_phonopy(dict(st["unitcell"], cell=cell), st["supercell_matrix"],
+                            st["primitive_matrix"], disps, symprec=st["symprec"])
+        ph_o.forces = supercell_forces(ph_o, calc, self.cache, f"{mat}_own_lattice_")
+        ph_o.produce_force_constants()
+        ph_o.run_mesh(st["mesh"], is_gamma_center=True, is_mesh_symmetry=True)
+        ph_d.run_mesh(st["mesh"], is_gamma_center=True, is_mesh_symmetry=True)
+        mesh_o, mesh_d = np.array(ph_o.mesh.frequencies), np.array(ph_d.mesh.frequencies)
+        return {"a_dft": float(st["a"]), "a_model": float(st["a"]) * own["scale"],
+                "band_mae_own_a0": error_stats(freqs_at(ph_o, q), freqs_at(ph_d, q))["mae"],
+                "mesh_mae_own_a0": error_stats(mesh_o, mesh_d, w)["mae"],
+                "max_freq_model_own_a0": float(mesh_o.max())}
 
     @classmethod
     def report_lines(cls, results) -> List[str]:
