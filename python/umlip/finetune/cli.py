@@ -22,7 +22,8 @@ def _cmd_train(args) -> int:
     from umlip.finetune.heldout import check_disjoint, heldout_records
     from umlip.finetune.labels import read_labels, reference_settings
     from umlip.finetune.pool import read_pool, training_set
-    from umlip.finetune.train import finetune_sevenn
+    from umlip.finetune.train import finetune_mace, finetune_sevenn
+    from umlip.io import write_json
 
     pool = read_pool(args.pool)
     labels = Path(args.labels or Path(args.pool).parent / "labels")
@@ -36,9 +37,19 @@ def _cmd_train(args) -> int:
                          f"dft/finetune_labels.py {args.pool} {args.strategy} {args.rank_seed} "
                          f"{args.budget}")
     records = [found[i] for i in ids]
-    prov = finetune_sevenn(pool["base_model"]["name"], records, Path(args.output),
-                           epochs=args.epochs, seed=args.seed, variant=args.variant, lr=args.lr,
-                           log=lambda m: print(m, file=sys.stderr))
+    log = lambda m: print(m, file=sys.stderr)      # noqa: E731
+    if args.mace_model:
+        if args.variant != "plain":
+            raise ValueError("MACE fine-tuning here is plain (mace-torch's naive fine-tuning); "
+                             "--variant replay is SevenNet's")
+        prov = finetune_mace(args.mace_model, records, Path(args.output), epochs=args.epochs,
+                             seed=args.seed, lr=args.lr, log=log)
+    else:
+        prov = finetune_sevenn(pool["base_model"]["name"], records, Path(args.output),
+                               epochs=args.epochs, seed=args.seed, variant=args.variant,
+                               lr=args.lr, log=log)
+    prov.update(strategy=args.strategy, rank_seed=args.rank_seed, pool=str(args.pool))
+    write_json(Path(args.output).with_suffix(".json"), prov)
     print(f"wrote {args.output} ({prov['variant']}, {prov['n_train']} configurations, "
           f"{prov['epochs']} epochs, seed {prov['seed']}, {prov['wall_time_s']:.0f} s)")
     return 0
@@ -124,6 +135,9 @@ def add_finetune_parser(sub) -> None:
     t.add_argument("--variant", default="plain", choices=["plain", "replay"],
                    help="plain fine-tuning, or with replay of base-model pseudo-labels on "
                         "general structures")
+    t.add_argument("--mace-model", help="fine-tune this mace-torch model file (.model) with "
+                                        "mace-torch's trainer instead of the pool's SevenNet "
+                                        "base model")
     t.add_argument("-o", "--output", required=True, help="model file to write (.pt)")
     t.set_defaults(func=_cmd_train)
     r = fs.add_parser("rank", formatter_class=HelpFormatter,

@@ -11,10 +11,16 @@ from the target (see :func:`replay_structures`), so that the fine-tuned model ke
 model's answers there. The DFT energies are first moved onto the base model's energy scale
 by per-element shifts (:func:`align_to_base`). The checkpoint of the last epoch is exported with ``umlip export``
 (whose self-check compares the file with sevenn's own calculator).
+
+MACE (:func:`finetune_mace`): mace-torch's ``run_train --foundation_model`` on a mace-torch
+model file, naive fine-tuning (one head, the foundation's E0s), the same energy alignment,
+then ``umlip export`` (self-check against mace-torch's calculator). No MACE foundation
+weights ship offline, so this path starts from a model built or trained here.
 """
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -22,13 +28,24 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from umlip.io import PathLike
+
 #: base model name -> the checkpoint keyword sevenn's ``continue`` understands
 SEVENN_CHECKPOINTS = {"7net-0": "SevenNet-0_11July2024", "7net-0_11jul2024": "SevenNet-0_11July2024"}
 VARIANTS = ("plain", "replay")
+#: mace-torch's trainer options for naive fine-tuning of a foundation model file (the
+#: foundation's own E0s; energy weight 10 instead of 1 next to the forces' 100: adsorption
+#: energies and barriers are the target; the training file doubles as validation set, so
+#: mace-torch keeps the epoch of lowest training loss)
+MACE_TRAIN_ARGS = ("--E0s", "foundation", "--multiheads_finetuning", "False",
+                   "--energy_key", "REF_energy", "--forces_key", "REF_forces",
+                   "--energy_weight", "10", "--forces_weight", "100",
+                   "--default_dtype", "float64", "--device", "cpu", "--batch_size", "4")
 
 
-def labelled_atoms(records: Sequence[Dict[str, Any]]):
-    """ASE Atoms with the DFT energy and forces attached (SinglePointCalculator)."""
+def labelled_atoms(records: Sequence[Dict[str, Any]], keys: Optional[Tuple[str, str]] = None):
+    """ASE Atoms with the DFT energy and forces attached (SinglePointCalculator), or with
+    ``keys`` = (info key, arrays key) as extxyz fields (mace-torch's REF_energy/REF_forces)."""
     from ase.calculators.singlepoint import SinglePointCalculator
 
     from umlip.io import atoms_from_record
@@ -37,13 +54,17 @@ def labelled_atoms(records: Sequence[Dict[str, Any]]):
     for rec in records:
         atoms = atoms_from_record(rec)
         atoms.set_constraint()
-        atoms.calc = SinglePointCalculator(atoms, energy=float(rec["energy"]),
-                                           forces=np.array(rec["forces"], dtype=float))
+        if keys:
+            atoms.info[keys[0]] = float(rec["energy"])
+            atoms.arrays[keys[1]] = np.array(rec["forces"], dtype=float)
+        else:
+            atoms.calc = SinglePointCalculator(atoms, energy=float(rec["energy"]),
+                                               forces=np.array(rec["forces"], dtype=float))
         out.append(atoms)
     return out
 
 
-def align_to_base(records: Sequence[Dict[str, Any]], base_model: str
+def align_to_base(records: Sequence[Dict[str, Any]], base_model
                   ) -> Tuple[List[Dict[str, Any]], Dict[str, float]]:
     """The records with their energies moved onto the base model's energy scale, and the
     per-element shifts used [eV/atom].
@@ -214,5 +235,58 @@ def finetune_sevenn(base_model: str, records: Sequence[Dict[str, Any]], out: Pat
             "memory_file_sha256": file_sha256(memory) if memory else None,
             "sevenn_input": config, "checkpoint": ckpt.name, "wall_time_s": time.time() - t0,
             "model_file": out.name, "content_hash": content_hash}
+    write_json(out.with_suffix(".json"), prov)
+    return prov
+
+
+def finetune_mace(base_model: PathLike, records: Sequence[Dict[str, Any]], out: Path, *,
+                  epochs: int, seed: int, lr: float = 0.001, log=print) -> Dict[str, Any]:
+    """Fine-tune a mace-torch model file (``.model``) on labelled records with mace-torch's
+    own trainer (``run_train --foundation_model``, naive fine-tuning: one head, the
+    foundation's E0s) in the mace environment, and export the result to ``out``."""
+    from ase.io import write
+
+    from umlip import engine
+    from umlip.families import export
+    from umlip.families.envs import family_python
+    from umlip.io import file_sha256, write_json
+
+    base_model = Path(base_model).resolve()
+    if not base_model.is_file():
+        raise ValueError(f"MACE fine-tuning starts from a mace-torch model file; "
+                         f"{base_model} does not exist")
+    if not records:
+        raise ValueError("no labelled configurations to fine-tune on")
+    out = Path(out).resolve()
+    work = out.with_name(out.stem + "_mace")
+    if work.exists():           # run_train resumes from checkpoints it finds in its work dir
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    base_file = export("mace", str(base_model), str(work / "base.pt"))
+    aligned, shifts = align_to_base(records, base_file)
+    train_file = work / "train.xyz"
+    write(train_file, labelled_atoms(aligned, keys=("REF_energy", "REF_forces")),
+          format="extxyz")
+    args = ["--name", "ft", "--foundation_model", str(base_model), "--train_file",
+            str(train_file), "--valid_file", str(train_file), "--max_num_epochs", str(epochs),
+            "--lr", str(lr), "--seed", str(seed), "--work_dir", str(work), *MACE_TRAIN_ARGS]
+    cmd = [family_python("mace"), "-m", "mace.cli.run_train", *args]
+    t0 = time.time()
+    with open(work / "mace.out", "w") as fh:
+        rc = subprocess.run(cmd, cwd=work, stdout=fh, stderr=subprocess.STDOUT).returncode
+    trained = work / "ft.model"
+    if rc != 0 or not trained.is_file():
+        tail = (work / "mace.out").read_text().strip().splitlines()[-1:]
+        raise RuntimeError(f"mace-torch run_train failed (exit {rc}) in {work}: "
+                           f"{tail[0] if tail else 'no output'}; see {work / 'mace.out'}")
+    log(f"mace-torch run_train done: {trained}")
+    export("mace", str(trained), str(out))
+    prov = {"base_model": str(base_model), "base_model_sha256": file_sha256(base_model),
+            "trainer": "mace-torch run_train", "variant": "plain", "epochs": epochs,
+            "seed": seed, "lr": lr, "energy_shift_per_element_eV": shifts,
+            "n_train": len(records), "train_ids": [r.get("id") for r in records],
+            "train_file_sha256": file_sha256(train_file), "mace_args": args[2:],
+            "wall_time_s": time.time() - t0, "model_file": out.name,
+            "content_hash": engine.Model(str(out)).content_hash}
     write_json(out.with_suffix(".json"), prov)
     return prov
