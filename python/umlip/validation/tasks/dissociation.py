@@ -129,9 +129,8 @@ class DissociationResult(TaskResult):
                           agg("jumps_and_kinks", np.nansum)))
         for k, c in self.curves.items():
             m = c["metrics"]
-            vs = ("isolated atoms; for a model trained without free atoms mostly a test of "
-                  "its atom energies" if len(c.get("symbols", ())) == 2 else
-                  "frozen fragment + H")
+            vs = ("isolated atoms: also a test of the model's atom energies"
+                  if len(c.get("symbols", ())) == 2 else "frozen fragment + H")
             out.append(Metric(f"diss_De_{k}", f"De {k} (vs {vs})", "eV", m.get("De_model"),
                               m.get("De_dft")))
         for k, c in self.curves.items():

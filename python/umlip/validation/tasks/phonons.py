@@ -67,11 +67,13 @@ class PhononResult(TaskResult):
             out.append(Metric(f"ph_{mat}_max", f"Phonons {mat}: max frequency", "THz",
                               m.get("max_freq_model"), m.get("max_freq_dft")))
             if m.get("mesh_mae_own_a0") is not None:
-                own = f"at the model's own a = {m['a_model']:.3f} Å (DFT {m['a_dft']:.3f})"
+                own = "at the model's own lattice constant (rows above: at DFT's)"
+                a = f"a = {m['a_model']:.3f} Å"
                 out.append(Metric(f"ph_{mat}_mesh_mae_own_a0", f"Phonons {mat}: mesh MAE {own}",
-                                  "THz", m["mesh_mae_own_a0"]))
+                                  "THz", m["mesh_mae_own_a0"], note=a))
                 out.append(Metric(f"ph_{mat}_max_own_a0", f"Phonons {mat}: max frequency {own}",
-                                  "THz", m["max_freq_model_own_a0"], m.get("max_freq_dft")))
+                                  "THz", m["max_freq_model_own_a0"], m.get("max_freq_dft"),
+                                  note=a))
             out.append(Metric(f"ph_{mat}_imag", f"Phonons {mat}: imaginary modes (band+mesh)",
                               "", m.get("n_imaginary")))
         return out
