@@ -93,3 +93,32 @@ def test_labels_with_other_settings_are_refused(tmp_path):
     (tmp_path / "b.json").write_text(json.dumps(bad))
     with pytest.raises(ValueError, match=r"b\.json .*pw_cutoff_eV 350\.0 vs 400\.0"):
         read_labels(tmp_path, ["a", "b"], expected)
+
+
+class Shifted(Calculator):
+    """Lennard-Jones plus a constant energy per atom and a constant force on every atom."""
+    implemented_properties = ["energy", "forces"]
+
+    def __init__(self, de_per_atom=0.0, dforce=(0.0, 0.0, 0.0)):
+        super().__init__()
+        self.de, self.df = de_per_atom, np.asarray(dforce, dtype=float)
+
+    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+        from ase.calculators.lj import LennardJones
+
+        super().calculate(atoms, properties, system_changes)
+        a = self.atoms.copy()
+        a.calc = LennardJones(sigma=2.0, epsilon=0.01, rc=5.0)
+        self.results = {"energy": a.get_potential_energy() + self.de * len(a),
+                        "forces": a.get_forces() + self.df}
+
+
+def test_drift_from_base_away_from_the_target():
+    from umlip.finetune.heldout import drift_from_base
+
+    same = drift_from_base(Shifted(), Shifted())
+    assert same["energy_mae_per_atom"] < 1e-12 and same["force_mae"] < 1e-12
+    moved = drift_from_base(Shifted(0.004, (0.03, 0.0, 0.04)), Shifted())
+    assert moved["energy_mae_per_atom"] == pytest.approx(0.004, abs=1e-12)
+    assert moved["force_mae"] == pytest.approx(0.05, abs=1e-12)
+    assert {"Cu32", "Si8", "H2O", "CO"} <= set(moved["energy_abs_per_atom"])

@@ -73,7 +73,8 @@ def _cmd_rank(args) -> int:
 
 def _cmd_heldout(args) -> int:
     from umlip import UMLIPCalculator
-    from umlip.finetune.heldout import check_disjoint, evaluate, heldout_records
+    from umlip.finetune.heldout import (check_disjoint, drift_from_base, evaluate,
+                                        heldout_records)
     from umlip.finetune.pool import read_pool
     from umlip.io import write_json
 
@@ -81,14 +82,21 @@ def _cmd_heldout(args) -> int:
     if args.pool:
         check_disjoint([c["id"] for c in read_pool(args.pool)["configs"]], records)
     rows = {}
-    print(f"{'model':<40} {'E_bind MAE':>10} {'max |dE|':>9} {'F MAE':>7} {'F max':>7}")
+    base = UMLIPCalculator(args.base, dtype="float64")
+    print(f"{'model':<32} {'E_bind MAE':>10} {'max |dE|':>9} {'F MAE':>7} {'F max':>7} "
+          f"{'far: dE/atom':>12} {'far: dF':>8}")
     for model in args.models:
-        res = evaluate(UMLIPCalculator(model, dtype="float64"), records)
+        calc = UMLIPCalculator(model, dtype="float64")
+        res = evaluate(calc, records)
+        res["far_from_target_vs_base"] = drift_from_base(calc, base)
         rows[model] = res
-        print(f"{Path(model).stem:<40} {res['energy_mae']:>10.3f} {res['energy_max_abs']:>9.3f} "
-              f"{res['force_mae']:>7.3f} {res['force_max']:>7.3f}")
+        far = res["far_from_target_vs_base"]
+        print(f"{Path(model).stem:<32} {res['energy_mae']:>10.3f} {res['energy_max_abs']:>9.3f} "
+              f"{res['force_mae']:>7.3f} {res['force_max']:>7.3f} "
+              f"{far['energy_mae_per_atom']:>12.4f} {far['force_mae']:>8.3f}")
     print(f"({rows[args.models[0]]['n_configs']} binding energies [eV], forces on "
-          f"{rows[args.models[0]]['n_force_atoms']} free atoms [eV/Å], model - DFT)")
+          f"{rows[args.models[0]]['n_force_atoms']} free atoms [eV/Å], model - DFT; far: "
+          f"model - {args.base} on structures away from the target [eV/atom, eV/Å], no DFT)")
     if args.out:
         write_json(args.out, {"configs": [{k: r[k] for k in ("name", "id")} for r in records],
                               "models": rows})
@@ -151,6 +159,8 @@ def add_finetune_parser(sub) -> None:
                            "states and CI-NEB path, never in a pool)")
     h.add_argument("models", nargs="+", help="model files or names")
     h.add_argument("--pool", help="also check that this pool holds no held-out configuration")
+    h.add_argument("--base", default="7net-0",
+                   help="base model: each model's drift from it away from the target")
     h.add_argument("-o", "--out", help="write every error to this JSON file")
     h.set_defaults(func=_cmd_heldout)
     o = fs.add_parser("report", formatter_class=HelpFormatter,

@@ -33,7 +33,9 @@ FORGETTING = (("diss_binding_mae_window", "dissociation curves, MAE [eV]"),
               ("diss_force_mae_window", "dissociation bond forces, MAE [eV/Å]"),
               ("diss_De_O2", "De O2"), ("diss_De_N2", "De N2"), ("diss_De_CO", "De CO"),
               ("ph_Cu_mesh_mae", "Cu phonons, MAE [THz]"),
-              ("ph_Si_mesh_mae", "Si phonons, MAE [THz]"))
+              ("ph_Si_mesh_mae", "Si phonons, MAE [THz]"),
+              ("far_energy_mae_per_atom", "away from the target: |E - E_base| [eV/atom]"),
+              ("far_force_mae", "away from the target: |F - F_base| [eV/Å]"))
 HELDOUT = (("heldout_energy_mae", "held-out binding energies, MAE [eV]"),
            ("heldout_force_mae", "held-out forces, MAE [eV/Å]"))
 
@@ -82,6 +84,10 @@ def collect(base_run: PathLike, finetune_runs: PathLike, heldout: Optional[PathL
         h = held.get(stem) or held.get(label)
         if h is not None:
             errors.update({k: h[k[len("heldout_"):]] for k, _ in HELDOUT})
+            far = h.get("far_from_target_vs_base")
+            if far is not None:
+                errors.update(far_energy_mae_per_atom=far["energy_mae_per_atom"],
+                              far_force_mae=far["force_mae"])
         return dict(info, label=label, errors=errors)
 
     rows = []
