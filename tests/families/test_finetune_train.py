@@ -14,68 +14,28 @@ import subprocess
 import sys
 
 import numpy as np
-from ase import Atoms
-from ase.build import fcc111
+from support.finetune_cases import (OFFSET, SLOPE, h2_cu111_configs, label_errors,
+                                    synthetic_labels)
 
 from umlip import UMLIPCalculator
-from umlip.io import atoms_to_record, write_json
-
-
-def _configs():
-    rng = np.random.default_rng(0)
-    out = []
-    for k in range(4):
-        slab = fcc111("Cu", (2, 2, 3), a=3.64, vacuum=7.5)
-        top = slab.positions[:, 2].max()
-        c = np.array([*rng.uniform(0, 4, 2), top + rng.uniform(1.0, 2.5)])
-        u = rng.normal(size=3)
-        u /= np.linalg.norm(u)
-        bond = rng.uniform(0.75, 1.6)
-        atoms = slab + Atoms("H2", positions=[c - u * bond / 2, c + u * bond / 2])
-        atoms.rattle(0.03, seed=k)
-        out.append(atoms)
-    return out
-
-
-def _errors(calc, records):
-    """Spread (std) of E_label - E_model over the records [eV] and the largest per-atom force
-    error |F_model - F_label| [eV/Å]."""
-    de, df = [], []
-    for r in records:
-        a = Atoms(numbers=r["numbers"], positions=r["positions"], cell=r["cell"], pbc=r["pbc"])
-        a.calc = calc
-        de.append(r["energy"] - a.get_potential_energy())
-        df.append(np.linalg.norm(a.get_forces() - np.array(r["forces"]), axis=1).max())
-    return float(np.std(de)), float(max(df))
+from umlip.io import write_json
 
 
 def test_finetuning_learns_its_labels(sevenn_model, tmp_path):
     from umlip.finetune.train import finetune_sevenn
 
     base = UMLIPCalculator(sevenn_model, dtype="float64")
-    records = []
-    for k, atoms in enumerate(_configs()):
-        atoms.calc = base
-        i, j = len(atoms) - 2, len(atoms) - 1
-        d = atoms.positions[i] - atoms.positions[j]
-        r = np.linalg.norm(d)
-        forces = atoms.get_forces()
-        forces[i] -= 0.3 * d / r
-        forces[j] += 0.3 * d / r
-        rec = atoms_to_record(atoms, energy=atoms.get_potential_energy() + 5.0 + 0.3 * r,
-                              forces=forces)
-        rec["id"] = f"c{k}"
-        records.append(rec)
-    spread0, f0 = _errors(base, records)
-    assert spread0 > 0.02 and abs(f0 - 0.3) < 1e-6
+    records = synthetic_labels(h2_cu111_configs(4, 0), base)
+    spread0, f0 = label_errors(base, records)
+    assert spread0 > 0.02 and abs(f0 - SLOPE) < 1e-6
     out = tmp_path / "ft.pt"
     prov = finetune_sevenn("7net-0", records, out, epochs=8, seed=1, log=lambda m: None)
     assert prov["n_train"] == 4 and prov["train_ids"] == ["c0", "c1", "c2", "c3"]
     assert json.loads((tmp_path / "ft.json").read_text())["content_hash"] == prov["content_hash"]
     shifts = prov["energy_shift_per_element_eV"]
-    assert abs(12 * shifts["Cu"] + 2 * shifts["H"] - 5.0 - 0.3 * np.mean(
+    assert abs(12 * shifts["Cu"] + 2 * shifts["H"] - OFFSET - SLOPE * np.mean(
         [np.linalg.norm(np.subtract(*np.array(r["positions"])[-2:])) for r in records])) < 1e-6
-    spread, fmax = _errors(UMLIPCalculator(str(out), dtype="float64"), records)
+    spread, fmax = label_errors(UMLIPCalculator(str(out), dtype="float64"), records)
     assert spread < spread0 / 2, f"energy spread {spread:.3f} eV after, {spread0:.3f} before"
     assert fmax < f0 / 2, f"force error {fmax:.3f} eV/Å after, {f0:.3f} before"
 

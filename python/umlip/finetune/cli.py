@@ -1,4 +1,4 @@
-"""``umlip finetune`` subcommands: pool, train (wired into umlip.cli)."""
+"""``umlip finetune`` subcommands: pool, rank, train, heldout, report (wired into umlip.cli)."""
 from __future__ import annotations
 
 import sys
@@ -25,6 +25,9 @@ def _cmd_train(args) -> int:
     from umlip.finetune.train import finetune_mace, finetune_sevenn
     from umlip.io import write_json
 
+    if args.mace_model and args.variant != "plain":
+        raise ValueError("MACE fine-tuning here is plain (mace-torch's naive fine-tuning); "
+                         "--variant replay is SevenNet's")
     pool = read_pool(args.pool)
     labels = Path(args.labels or Path(args.pool).parent / "labels")
     ids = training_set(pool, args.strategy, args.rank_seed, args.budget)
@@ -39,9 +42,6 @@ def _cmd_train(args) -> int:
     records = [found[i] for i in ids]
     log = lambda m: print(m, file=sys.stderr)      # noqa: E731
     if args.mace_model:
-        if args.variant != "plain":
-            raise ValueError("MACE fine-tuning here is plain (mace-torch's naive fine-tuning); "
-                             "--variant replay is SevenNet's")
         prov = finetune_mace(args.mace_model, records, Path(args.output), epochs=args.epochs,
                              seed=args.seed, lr=args.lr, log=log)
     else:
