@@ -45,3 +45,16 @@ def test_cost_of_nested_budgets(tmp_path):
     cost = compute_cost(tmp_path, ["c0", "c1", "c2", "c3"], [2, 3, 4], cores=2)
     assert cost[2] == pytest.approx(600.0 / 3600) and cost[3] == pytest.approx(1200.0 / 3600)
     assert cost[4] != cost[4]                                       # c3 unlabelled: NaN
+
+
+def test_site_difference_row_needs_no_h2_reference():
+    from umlip.finetune.report import metric_errors
+    from umlip.validation.task import Metric
+
+    class Result:
+        def summary(self):
+            return [Metric("Eads_ontop", "top", "eV", 0.75, 0.39),
+                    Metric("Eads_fcc", "fcc", "eV", -0.36, -0.24)]
+
+    errors = metric_errors({"h2_cu111": Result()})
+    assert errors["Eads_top_minus_fcc"] == pytest.approx((0.75 - 0.39) - (-0.36 + 0.24))

@@ -26,7 +26,10 @@ TARGET = (("Eads_fcc", "E_ads H fcc"), ("Eads_hcp", "E_ads H hcp"),
           ("h2_barrier_gas", "H2 barrier (own CI-NEB)"),
           ("h2_barrier_dftpath", "H2 barrier on the DFT path"),
           ("h2_binding", "H2 binding energy"), ("cu_a0", "Cu a0 [Å]"),
-          ("adatom_hop_fwd", "Cu adatom hop fcc->hcp"))
+          ("adatom_hop_fwd", "Cu adatom hop fcc->hcp"),
+          ("Eads_top_minus_fcc", "E(H top) - E(H fcc), no H2 reference"))
+#: derived rows: key -> (minuend, subtrahend), both model - DFT
+DERIVED = {"Eads_top_minus_fcc": ("Eads_ontop", "Eads_fcc")}
 #: what it does not target: (metric key, short name); the value itself (an MAE) or, for a
 #: quantity with a DFT value, model - DFT
 FORGETTING = (("diss_binding_mae_window", "dissociation curves, MAE [eV]"),
@@ -62,6 +65,9 @@ def metric_errors(results) -> Dict[str, float]:
             if err is None and m.reference is not None:
                 err = m.value - m.reference
             out[m.key] = float(err if err is not None else m.value)
+    for key, (a, b) in DERIVED.items():
+        if a in out and b in out:
+            out[key] = out[a] - out[b]
     return out
 
 
