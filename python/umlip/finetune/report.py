@@ -96,11 +96,16 @@ def collect(base_run: PathLike, finetune_runs: PathLike, heldout: Optional[PathL
                               far_force_mae=far["force_mae"])
         return dict(info, label=label, errors=errors)
 
+    models = Path(finetune_runs).parent / "models"
     rows = []
     for label, results in tuned.items():
         info = parse_run_label(label)
         if info is not None:
-            rows.append(row(label, results, info))
+            r = row(label, results, info)
+            prov = read_json(models / f"{label[len(base_label) + 1:]}.json", None)
+            if prov is not None and "wall_time_s" in prov:
+                r["errors"]["train_minutes"] = float(prov["wall_time_s"]) / 60.0
+            rows.append(r)
     base_row = row(base_label, base[base_label],
                    {"budget": 0, "strategy": None, "rank_seed": None, "seed": None,
                     "variant": None})
@@ -137,11 +142,27 @@ def compute_cost(labels_dir: PathLike, ranking: Sequence[str], budgets: Sequence
                 if None not in walls[:b] else float("nan")) for b in budgets}
 
 
-def _fmt_spread(s) -> str:
+#: rows that are magnitudes (MAEs, drifts, times), printed without a sign
+UNSIGNED = ("_mae", "far_", "train_minutes")
+
+
+def _fmt_spread(s, signed: bool = True) -> str:
     if s is None:
         return "n/a"
     mean, lo, hi, n = s
-    return f"{mean:+.3f}" if n == 1 or hi - lo < 5e-4 else f"{mean:+.3f} [{lo:+.3f}, {hi:+.3f}]"
+    f = "{:+.3f}" if signed else "{:.3f}"
+    if n == 1 or hi - lo < 5e-4:
+        return f.format(mean)
+    return f"{f.format(mean)} [{f.format(lo)}, {f.format(hi)}]"
+
+
+def _cells(rows_by_budget, budgets, key) -> List[str]:
+    signed = not any(u in key for u in UNSIGNED)
+    return [_fmt_spread(spread(rows_by_budget[b], key), signed) for b in budgets]
+
+
+def _name(name: str) -> str:
+    return name.replace("|", "\\|")
 
 
 def plot_curves(ser, keys, title: str, path: Path) -> None:
@@ -211,10 +232,11 @@ def write_finetune_report(base_run: PathLike, finetune_runs: PathLike, out_dir: 
         lines += [f"## Ranking {strategy}:{rseed}, {variant} fine-tuning", "",
                   "| quantity | " + " | ".join(f"{b} labels" for b in budgets) + " |",
                   "|---|" + "---:|" * len(budgets)]
-        for key, name in HELDOUT + TARGET + FORGETTING:
-            cells = [_fmt_spread(spread(by_budget[b], key)) for b in budgets]
+        for key, name in HELDOUT + TARGET + FORGETTING + (
+                ("train_minutes", "training wall time per model [min]"),):
+            cells = _cells(by_budget, budgets, key)
             if any(c != "n/a" for c in cells):
-                lines.append(f"| {name} | " + " | ".join(cells) + " |")
+                lines.append(f"| {_name(name)} | " + " | ".join(cells) + " |")
         seeds = [str(len(by_budget[b])) for b in budgets]
         lines.append("| training seeds | " + " | ".join(seeds) + " |")
         c = cost.get(f"{strategy}:{rseed}")
@@ -230,9 +252,9 @@ def write_finetune_report(base_run: PathLike, finetune_runs: PathLike, out_dir: 
                   f"Best fine-tuned: ranking {strategy}:{rseed}, {variant}, {b} labels "
                   f"({len(rows)} seeds), the lowest held-out binding-energy MAE.", "",
                   "| quantity | zero-shot | best fine-tuned |", "|---|---:|---:|"]
-        for key, name in HELDOUT + TARGET:
-            lines.append(f"| {name} | {_fmt_spread(spread([data['base']], key))} | "
-                         f"{_fmt_spread(spread(rows, key))} |")
+        for key, name in HELDOUT + TARGET + FORGETTING:
+            cells = _cells({0: [data["base"]], 1: rows}, [0, 1], key)
+            lines.append(f"| {_name(name)} | " + " | ".join(cells) + " |")
         lines.append("")
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "data.json", {"base": data["base"], "finetuned": data["finetuned"],
