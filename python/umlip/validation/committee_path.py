@@ -72,7 +72,7 @@ def plot(result: Dict[str, Any], out: Path) -> str:
     bottom.set_xlabel("DFT CI-NEB image (H2 on the surface -> 2 H adsorbed)")
     bottom.set_ylabel("force deviation [eV/Å]")
     bottom.legend(fontsize=8)
-    fig.suptitle("committee: " + ", ".join(result["models"]), fontsize=9)
+    fig.suptitle("committee: " + ", ".join(Path(m).stem for m in result["models"]), fontsize=9)
     return save(fig, out, "committee_h2_cu111.png")
 
 
