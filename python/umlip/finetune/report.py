@@ -250,7 +250,8 @@ def write_finetune_report(base_run: PathLike, finetune_runs: PathLike, out_dir: 
         rows = ser[(strategy, rseed, variant)][b]
         lines += ["## Zero-shot vs best fine-tuned vs DFT", "",
                   f"Best fine-tuned: ranking {strategy}:{rseed}, {variant}, {b} labels "
-                  f"({len(rows)} seeds), the lowest held-out binding-energy MAE.", "",
+                  f"({len(rows)} seed{'s' if len(rows) > 1 else ''}), the lowest held-out "
+                  "binding-energy MAE; cells: model - DFT.", "",
                   "| quantity | zero-shot | best fine-tuned |", "|---|---:|---:|"]
         for key, name in HELDOUT + TARGET + FORGETTING:
             cells = _cells({0: [data["base"]], 1: rows}, [0, 1], key)
