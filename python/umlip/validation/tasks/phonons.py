@@ -74,6 +74,10 @@ class PhononResult(TaskResult):
                 out.append(Metric(f"ph_{mat}_max_own_a0", f"Phonons {mat}: max frequency {own}",
                                   "THz", m["max_freq_model_own_a0"], m.get("max_freq_dft"),
                                   note=a))
+            elif m.get("own_lattice_error"):
+                out.append(Metric(f"ph_{mat}_mesh_mae_own_a0", f"Phonons {mat}: mesh MAE at the "
+                                  "model's own lattice constant (rows above: at DFT's)", "THz",
+                                  None, note="no own lattice: " + m["own_lattice_error"][:80]))
             out.append(Metric(f"ph_{mat}_imag", f"Phonons {mat}: imaginary modes (band+mesh)",
                               "", m.get("n_imaginary")))
         return out
@@ -288,7 +292,10 @@ class PhononTask(Task):
                 "mesh_rmse": mesh_err["rmse"], "mesh_max_abs": mesh_err["max_abs"],
                 "max_freq_dft": float(np.max(md_d["frequencies"])),
                 "reference_rebuild_max_dev": float(np.abs(fb_d - stored).max())})
-            metrics.update(self._own_lattice(calc, mat, st, disps, ph_d, q, w))
+            try:
+                metrics.update(self._own_lattice(calc, mat, st, disps, ph_d, q, w))
+            except (ValueError, RuntimeError) as exc:      # no energy minimum near DFT's a
+                metrics["own_lattice_error"] = f"{type(exc).__name__}: {exc}"
             out["band"]["dft"] = fb_d
             out["mesh"]["dft"] = md_d["frequencies"]
             out["dos"]["dft"] = dos_d["total_dos"]
