@@ -82,6 +82,13 @@ def descriptor(atoms: Atoms) -> np.ndarray:
     return np.array([rows[0][0], rows[0][1], rows[1][0], rows[1][1], r_hh])
 
 
+def scaled_descriptors(pool: Sequence[Atoms]) -> np.ndarray:
+    """The descriptors of the pool, each feature divided by its spread over the pool."""
+    x = np.array([descriptor(a) for a in pool])
+    scale = x.std(axis=0)
+    return x / np.where(scale > 0, scale, 1.0)
+
+
 def rank(pool: Sequence[Atoms], strategy: str, seed: int) -> List[int]:
     """An ordering of the pool's indices; a training set of budget n is its first n."""
     if strategy not in STRATEGIES:
@@ -93,9 +100,7 @@ def rank(pool: Sequence[Atoms], strategy: str, seed: int) -> List[int]:
     rng = np.random.default_rng(seed)
     if strategy == "random":
         return [int(i) for i in rng.permutation(n)]
-    x = np.array([descriptor(a) for a in pool])
-    scale = x.std(axis=0)
-    x = x / np.where(scale > 0, scale, 1.0)
+    x = scaled_descriptors(pool)
     order = [int(rng.integers(n))]
     dist = np.linalg.norm(x - x[order[0]], axis=1)
     while len(order) < n:
@@ -117,9 +122,7 @@ def committee_rank(pool: Sequence[Atoms], deviation: Sequence[float]) -> List[in
                          f"({n}), got shape {dev.shape}")
     if n == 0:
         return []
-    x = np.array([descriptor(a) for a in pool])
-    scale = x.std(axis=0)
-    x = x / np.where(scale > 0, scale, 1.0)
+    x = scaled_descriptors(pool)
     order = [int(np.argmax(dev))]
     dist = np.linalg.norm(x - x[order[0]], axis=1)
     chosen = np.zeros(n, dtype=bool)
