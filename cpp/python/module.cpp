@@ -62,6 +62,7 @@ py::dict to_dict(const Evaluation &ev, int64_t n_nodes, int64_t n_local, bool at
   d["n_edges"] = ev.n_edges;
   d["staged"] = ev.staged;
   d["recomputed"] = ev.recomputed;
+  d["blocks"] = ev.blocks;
   d["halo_doubles"] = ev.halo_doubles;
   return d;
 }
@@ -87,11 +88,12 @@ PYBIND11_MODULE(_engine, m)
       .def(py::init([](const std::string &path, const std::string &device,
                        std::optional<std::string> dtype, int num_threads, bool verify_hash,
                        bool require_verified_dtype, int local_rank, int stages, int recompute,
-                       int64_t recompute_min_edges) {
+                       int64_t recompute_min_edges, int64_t recompute_block_edges) {
              ModelOptions o;
              o.stages = stages;
              o.recompute = recompute;
              o.recompute_min_edges = recompute_min_edges;
+             o.recompute_block_edges = recompute_block_edges;
              o.require_verified_dtype = require_verified_dtype;
              o.device = device;
              o.local_rank = local_rank;
@@ -105,7 +107,8 @@ PYBIND11_MODULE(_engine, m)
            py::arg("num_threads") = 0, py::arg("verify_hash") = true,
            py::arg("require_verified_dtype") = true, py::arg("local_rank") = -1,
            py::arg("stages") = -1, py::arg("recompute") = -1,
-           py::arg("recompute_min_edges") = ModelOptions().recompute_min_edges)
+           py::arg("recompute_min_edges") = ModelOptions().recompute_min_edges,
+           py::arg("recompute_block_edges") = ModelOptions().recompute_block_edges)
       .def_property_readonly("layered", &Model::layered)
       .def_property_readonly("stages",
                              [](const Model &mo) {

@@ -296,9 +296,10 @@ Evaluation Model::evaluate(const GraphInput &g, bool atom_virial, HaloExchange *
   const auto t0 = std::chrono::steady_clock::now();
   torch::Tensor energies, edge_grad;
   if (staged) {
-    StagedOutputs so = stages->run(g, halo, recompute);
+    StagedOutputs so = stages->run(g, halo, recompute, opt.recompute_block_edges);
     out.staged = true;
     out.recomputed = recompute;
+    out.blocks = so.blocks;
     out.halo_doubles = so.halo_doubles;
     out.halo_seconds = so.halo_seconds;
     if (g.n_local == 0) return out;

@@ -28,6 +28,98 @@ struct StageResult {
   torch::Tensor energies;    // [n_nodes]
 };
 
+// Consecutive receiving nodes [first, first + n_receivers), the edges they receive and the
+// nodes those edges come from: the sub-graph on which a stage's rows of these receivers are
+// exact, since a stage's row i depends only on node i and the edges (i, j) it receives.
+struct ReceiverBlock {
+  int64_t first = 0, n_receivers = 0;
+  torch::Tensor nodes;         // [n_sub] int64: the receivers in order, then the other senders
+  torch::Tensor species;       // [n_sub] int64
+  torch::Tensor edges;         // [n_block_edges] int64: the block's edges in the whole graph
+  torch::Tensor edge_index;    // [2, n_block_edges] int64, numbered within the block
+};
+
+// Splits g into blocks of consecutive receivers with at most max_edges edges each (a node
+// receiving more forms a block alone); every node is a receiver of exactly one block.
+std::vector<ReceiverBlock> receiver_blocks(const GraphInput &g, const torch::Tensor &species,
+                                           int64_t max_edges)
+{
+  const int64_t n = g.n_nodes, E = g.n_edges;
+  std::vector<int64_t> degree(n, 0), block_of(n, 0);
+  for (int64_t e = 0; e < E; ++e) ++degree[g.edge_i[e]];
+  std::vector<ReceiverBlock> blocks;
+  for (int64_t a = 0; a < n;) {
+    int64_t b = a, count = 0;
+    while (b < n && (b == a || count + degree[b] <= max_edges)) count += degree[b++];
+    std::fill(block_of.begin() + a, block_of.begin() + b, static_cast<int64_t>(blocks.size()));
+    ReceiverBlock blk;
+    blk.first = a;
+    blk.n_receivers = b - a;
+    blocks.push_back(blk);
+    a = b;
+  }
+  std::vector<std::vector<int64_t>> edges(blocks.size());
+  for (int64_t e = 0; e < E; ++e) edges[block_of[g.edge_i[e]]].push_back(e);
+
+  const auto i64 = torch::TensorOptions().dtype(torch::kInt64);
+  const auto as_tensor = [&](std::vector<int64_t> &v) {
+    if (v.empty()) return torch::empty({0}, i64);
+    return torch::from_blob(v.data(), {static_cast<int64_t>(v.size())}, i64).clone();
+  };
+  std::vector<int64_t> sub(n, -1);    // node -> its row in the current block, -1: not in it
+  for (size_t c = 0; c < blocks.size(); ++c) {
+    ReceiverBlock &blk = blocks[c];
+    std::vector<int64_t> nodes, ei, ej;
+    for (int64_t k = blk.first; k < blk.first + blk.n_receivers; ++k) {
+      sub[k] = static_cast<int64_t>(nodes.size());
+      nodes.push_back(k);
+    }
+    for (int64_t e : edges[c]) {
+      const int64_t j = g.edge_j[e];
+      if (sub[j] < 0) {
+        sub[j] = static_cast<int64_t>(nodes.size());
+        nodes.push_back(j);
+      }
+      ei.push_back(sub[g.edge_i[e]]);
+      ej.push_back(sub[j]);
+    }
+    for (int64_t k : nodes) sub[k] = -1;
+    const torch::Device device = species.device();
+    blk.nodes = as_tensor(nodes).to(device);
+    blk.species = species.index_select(0, blk.nodes);
+    blk.edges = as_tensor(edges[c]).to(device);
+    blk.edge_index = torch::stack({as_tensor(ei), as_tensor(ej)}).to(device);
+  }
+  return blocks;
+}
+
+// The gradients of (the energies of the first n_local rows + <grad_out, the features of the
+// first n_rows rows>) with respect to the edge vectors vec and, if with_input, the input h of
+// the stage call that gave r; undefined where nothing depends on them.
+std::pair<torch::Tensor, torch::Tensor> stage_gradients(const StageResult &r, int64_t n_local,
+                                                        int64_t n_rows,
+                                                        const torch::Tensor &grad_out,
+                                                        const torch::Tensor &vec,
+                                                        const torch::Tensor &h, bool with_input)
+{
+  std::vector<torch::Tensor> outs, grads_out;
+  torch::Tensor local = r.energies.narrow(0, 0, n_local).sum();
+  if (local.requires_grad()) {
+    outs.push_back(local);
+    grads_out.push_back(torch::ones_like(local));
+  }
+  if (grad_out.defined() && r.features.requires_grad()) {
+    outs.push_back(r.features.narrow(0, 0, n_rows));
+    grads_out.push_back(grad_out);
+  }
+  if (outs.empty()) return {};
+  std::vector<torch::Tensor> wrt{vec};
+  if (with_input) wrt.push_back(h);
+  auto grads = torch::autograd::grad(outs, wrt, grads_out, /*retain_graph=*/false,
+                                     /*create_graph=*/false, /*allow_unused=*/true);
+  return {grads[0], with_input ? grads[1] : torch::Tensor()};
+}
+
 }    // namespace
 
 StagedModule::StagedModule(std::vector<torch::jit::Module> stages, std::vector<StageInfo> info,
@@ -55,7 +147,8 @@ int stage_exchange_width(const std::vector<StageInfo> &stages)
 
 int StagedModule::max_exchange_width() const { return stage_exchange_width(info_); }
 
-StagedOutputs StagedModule::run(const GraphInput &g, HaloExchange *halo, bool recompute)
+StagedOutputs StagedModule::run(const GraphInput &g, HaloExchange *halo, bool recompute,
+                                int64_t block_edges)
 {
   const int64_t n = g.n_nodes, E = g.n_edges;
   const size_t S = stages_.size();
@@ -97,21 +190,46 @@ StagedOutputs StagedModule::run(const GraphInput &g, HaloExchange *halo, bool re
   };
 
   ExecutorGuard guard;
-  auto call = [&](size_t s, const torch::Tensor &h) {
+  // stage s on a graph of h.size(0) nodes
+  auto call_on = [&](size_t s, const torch::Tensor &h, const torch::Tensor &sp,
+                     const torch::Tensor &ei, const torch::Tensor &v) {
     StageResult r;
+    const int64_t rows = h.size(0);
     try {
-      auto out = stages_[s].forward({h, species, edge_index, vec}).toTuple();
+      auto out = stages_[s].forward({h, sp, ei, v}).toTuple();
       r.features = out->elements().at(0).toTensor();
       r.energies = out->elements().at(1).toTensor();
     } catch (const std::exception &e) {
       throw std::runtime_error("model evaluation failed in stage '" + info_[s].name +
                                "': " + first_line(e.what()));
     }
-    if (r.energies.numel() != n || r.features.dim() != 2 || r.features.size(0) != n ||
+    if (r.energies.numel() != rows || r.features.dim() != 2 || r.features.size(0) != rows ||
         r.features.size(1) != info_[s].width)
       throw std::runtime_error("stage '" + info_[s].name + "' returned outputs of the wrong "
-                               "shape for " + std::to_string(n) + " nodes (width " +
+                               "shape for " + std::to_string(rows) + " nodes (width " +
                                std::to_string(info_[s].width) + " expected)");
+    return r;
+  };
+
+  // with recomputation on a large graph, every stage runs block by block of receivers, so
+  // that peak memory is about one block of one stage
+  const bool blocked = compute && recompute && block_edges > 0 && E > block_edges;
+  std::vector<ReceiverBlock> blocks;
+  if (blocked) blocks = receiver_blocks(g, species, block_edges);
+  if (blocked) result.blocks = static_cast<int64_t>(blocks.size());
+  auto call = [&](size_t s, const torch::Tensor &h) {
+    if (!blocked) return call_on(s, h, species, edge_index, vec);
+    StageResult r;
+    for (const ReceiverBlock &b : blocks) {
+      StageResult p = call_on(s, h.index_select(0, b.nodes), b.species, b.edge_index,
+                              vec.index_select(0, b.edges));
+      if (!r.features.defined()) {
+        r.features = torch::empty({n, p.features.size(1)}, p.features.options());
+        r.energies = torch::empty({n}, p.energies.options());
+      }
+      r.features.narrow(0, b.first, b.n_receivers).copy_(p.features.narrow(0, 0, b.n_receivers));
+      r.energies.narrow(0, b.first, b.n_receivers).copy_(p.energies.narrow(0, 0, b.n_receivers));
+    }
     return r;
   };
 
@@ -145,26 +263,27 @@ StagedOutputs StagedModule::run(const GraphInput &g, HaloExchange *halo, bool re
     const int w_in = input_width(s);
     torch::Tensor grad_in;
     if (compute) {
-      StageResult r = recompute ? call(s, inputs[s]) : std::move(kept[s]);
-      std::vector<torch::Tensor> outs, grads_out;
-      torch::Tensor local = r.energies.narrow(0, 0, g.n_local).sum();
-      if (local.requires_grad()) {
-        outs.push_back(local);
-        grads_out.push_back(torch::ones_like(local));
+      if (w_in > 0) grad_in = torch::zeros({n, w_in}, model_opts);
+      if (blocked) {
+        for (const ReceiverBlock &b : blocks) {
+          torch::Tensor hb = inputs[s].index_select(0, b.nodes).detach();
+          if (w_in > 0) hb.requires_grad_(true);
+          torch::Tensor vb = vec.detach().index_select(0, b.edges).requires_grad_(true);
+          StageResult r = call_on(s, hb, b.species, b.edge_index, vb);
+          const int64_t n_loc = std::clamp<int64_t>(g.n_local - b.first, 0, b.n_receivers);
+          torch::Tensor go = grad_out.defined()
+              ? grad_out.narrow(0, b.first, b.n_receivers)
+              : torch::Tensor();
+          auto [gv, gh] = stage_gradients(r, n_loc, b.n_receivers, go, vb, hb, w_in > 0);
+          if (gv.defined()) edge_grad.index_add_(0, b.edges, gv);
+          if (gh.defined()) grad_in.index_add_(0, b.nodes, gh);
+        }
+      } else {
+        StageResult r = recompute ? call(s, inputs[s]) : std::move(kept[s]);
+        auto [gv, gh] = stage_gradients(r, g.n_local, n, grad_out, vec, inputs[s], w_in > 0);
+        if (gv.defined()) edge_grad += gv;
+        if (gh.defined()) grad_in = gh;
       }
-      if (grad_out.defined() && r.features.requires_grad()) {
-        outs.push_back(r.features);
-        grads_out.push_back(grad_out);
-      }
-      std::vector<torch::Tensor> wrt{vec};
-      if (w_in > 0) wrt.push_back(inputs[s]);
-      if (!outs.empty()) {
-        auto grads = torch::autograd::grad(outs, wrt, grads_out, /*retain_graph=*/false,
-                                           /*create_graph=*/false, /*allow_unused=*/true);
-        if (grads[0].defined()) edge_grad += grads[0];
-        if (w_in > 0) grad_in = grads[1];
-      }
-      if (w_in > 0 && !grad_in.defined()) grad_in = torch::zeros({n, w_in}, model_opts);
       inputs[s] = torch::Tensor();
     }
     if (exchanges_before(s, halo)) grad_in = exchange(grad_in, w_in, false);

@@ -20,6 +20,7 @@ struct StagedOutputs {
   torch::Tensor edge_grad;    // [n_edges, 3] float64 on the CPU: dE_local / d r_ij
   int64_t halo_doubles = 0;   // float64 values passed to the halo exchanges
   double halo_seconds = 0.0;  // wall time in the halo exchanges
+  int64_t blocks = 1;         // receiver blocks each stage ran over (recomputation)
 };
 
 // Largest width of the node features any halo exchange between these stages carries (0 if
@@ -36,7 +37,10 @@ class StagedModule {
   // Evaluates graph g. With halo, ghost rows are exchanged as the stages' metadata says; a
   // graph with no local nodes runs the exchanges only (with zero rows), so every rank makes the
   // same collective calls. Throws std::runtime_error if a stage fails or returns wrong shapes.
-  StagedOutputs run(const GraphInput &g, HaloExchange *halo, bool recompute);
+  // With recompute and block_edges > 0, a graph of more edges runs every stage over blocks of
+  // consecutive receiving nodes with at most block_edges edges each.
+  StagedOutputs run(const GraphInput &g, HaloExchange *halo, bool recompute,
+                    int64_t block_edges = 0);
 
   // Largest width of the features any exchange carries.
   int max_exchange_width() const;

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from support import structures
-from support.layered_graph import ghost_layer_graph, staged_reference
+from support.layered_graph import ghost_layer_run, staged_reference
 from support.model_files import rewrite_metadata
 
 from umlip import engine
@@ -64,17 +64,22 @@ def test_recomputation_switches_on_above_the_edge_threshold(layered_file):
     np.testing.assert_allclose(large["forces"], small["forces"], rtol=0, atol=1e-10)
 
 
-def ghost_layer_run(model, atoms, exchange=True):
-    g = ghost_layer_graph(atoms, model.cutoff)
-    species = np.array([model.species_of(int(z)) for z in atoms.numbers])[g["node_atom"]]
-    out = model.evaluate_graph(g["positions"], species, g["edge_index"], g["edge_vec"],
-                               g["n_local"], atom_virial=True,
-                               ghost_owner=g["owner"] if exchange else None)
-    forces = np.zeros((len(atoms), 3))
-    np.add.at(forces, g["node_atom"], out["forces"])
-    atom_virial = np.zeros((len(atoms), 3, 3))
-    np.add.at(atom_virial, g["node_atom"], out["atom_virial"])
-    return out, forces, atom_virial, g, species
+@pytest.mark.parametrize("case", ["triclinic", "slab_h2", "bulk_cu"])
+def test_recomputation_over_receiver_blocks_gives_the_same_numbers(layered_file, case):
+    """Blocks of at most 37 edges (many blocks, cut between any two receivers) vs the whole
+    graph at once, on the periodic system and on the ghost-layer graph, whose blocks mix owned
+    and ghost receivers."""
+    atoms = CASES[case]()
+    whole = engine.Model(layered_file, stages=1, recompute=1, recompute_block_edges=0)
+    blocked = engine.Model(layered_file, stages=1, recompute=1, recompute_block_edges=37)
+    runs = [(compute(whole, atoms), compute(blocked, atoms))]
+    runs.append(tuple(ghost_layer_run(m, atoms)[0] for m in (whole, blocked)))
+    for one, many in runs:
+        assert one["recomputed"] and many["recomputed"] and one["blocks"] == 1
+        assert many["blocks"] >= many["n_edges"] // 37 > 3
+        assert abs(many["energy"] - one["energy"]) <= 1e-10
+        for key in ("forces", "virial", "atom_virial", "energies"):
+            np.testing.assert_allclose(many[key], one[key], rtol=0, atol=1e-10, err_msg=key)
 
 
 @pytest.mark.parametrize("case", ["triclinic", "slab_h2", "small_cell", "bulk_cu"])

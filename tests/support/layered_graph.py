@@ -42,3 +42,19 @@ def staged_reference(model_file: str, species: np.ndarray, graph: Dict[str, np.n
         energy = energy + e[:n_local].sum()
     (grad,) = torch.autograd.grad(energy, [vec])
     return {"energy": float(energy.detach()), "edge_grad": grad.numpy()}
+
+
+def ghost_layer_run(model, atoms, exchange=True):
+    """The engine's evaluation of `atoms` on their one-rank ghost-layer graph (ghost rows
+    exchanged from their owners unless exchange=False), with node forces and per-node virials
+    folded onto the atoms: (output dict, forces, atom virials, graph, node species)."""
+    g = ghost_layer_graph(atoms, model.cutoff)
+    species = np.array([model.species_of(int(z)) for z in atoms.numbers])[g["node_atom"]]
+    out = model.evaluate_graph(g["positions"], species, g["edge_index"], g["edge_vec"],
+                               g["n_local"], atom_virial=True,
+                               ghost_owner=g["owner"] if exchange else None)
+    forces = np.zeros((len(atoms), 3))
+    np.add.at(forces, g["node_atom"], out["forces"])
+    atom_virial = np.zeros((len(atoms), 3, 3))
+    np.add.at(atom_virial, g["node_atom"], out["atom_virial"])
+    return out, forces, atom_virial, g, species

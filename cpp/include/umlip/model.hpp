@@ -69,6 +69,10 @@ struct ModelOptions {
   // -1 on for graphs of at least recompute_min_edges edges.
   int recompute = -1;
   int64_t recompute_min_edges = 100000;
+  // With recomputation, a graph of more edges runs each stage over blocks of consecutive
+  // receiving nodes with at most this many edges (a stage's row i depends only on node i and
+  // the edges it receives), so peak memory is about one block of one stage; 0: whole graph.
+  int64_t recompute_block_edges = 50000;
 };
 
 // The halo exchange of a layered evaluation over domain-decomposed nodes: nodes
@@ -124,6 +128,7 @@ struct Evaluation {
   int64_t n_edges = 0;
   bool staged = false;                  // evaluated stage by stage (layered file)
   bool recomputed = false;              // with layer-wise recomputation
+  int64_t blocks = 1;                   // receiver blocks per stage (recomputation, large graphs)
   int64_t halo_doubles = 0;             // float64 values this rank passed to halo exchanges
   double halo_seconds = 0.0;            // wall time inside the halo exchanges
   double model_seconds = 0.0;           // wall time of the TorchScript call (forward, which
