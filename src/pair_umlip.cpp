@@ -17,13 +17,15 @@
      own atoms. Exact, with the memory of a serial run, but no parallel speed-up: the right
      choice when the L x cutoff ghost shell holds more atoms than the system (small cells and
      deep models such as SevenNet-0, 5 x 5 A).
-   - layer (layered model files): the graph of this rank is its local atoms and all LAMMPS
-     ghosts within one cutoff (+ skin), each a node of its own; only local atoms receive
-     messages. Between the model's stages the ghost rows of the node features are refreshed
-     from their owners (forward_comm of this pair style, comm_forward = feature width) and, in
-     the backward pass, the gradients on ghost rows are summed into their owners (reverse_comm):
-     the ghost shell is one cutoff deep whatever the number of layers. Every rank takes part in
-     every exchange, also one that owns no atoms.
+   - layer (layered model files): the graph of this rank is its local atoms and one node per
+     foreign atom (owned by another rank) that some local atom receives messages from; ghosts
+     that image this rank's own atoms are folded onto them and the copies of one foreign atom
+     are one node (by atom ID; without IDs every ghost within the cutoff is a node of its own).
+     Only local atoms receive messages. Between the model's stages the ghost rows of the node
+     features are refreshed from their owners (forward_comm of this pair style, comm_forward =
+     feature width) and, in the backward pass, the gradients on ghost rows are summed into
+     their owners (reverse_comm): the ghost shell is one cutoff deep whatever the number of
+     layers. Every rank takes part in every exchange, also one that owns no atoms.
    `ghost auto` uses graph on one rank; on more it uses layer for a layered file, else graph,
    and compares, at the start of each run, the largest graph of any rank with the number of
    atoms: if the graph is larger it replicates.
@@ -101,24 +103,49 @@ std::string shell_quote(const std::string &s)
 class PairUMLIP::LayerHalo : public umlip::HaloExchange {
  public:
   explicit LayerHalo(PairUMLIP *pair) : pair_(pair) {}
+  // node rows -> LAMMPS rows of local atoms; LAMMPS fills every ghost; ghost nodes <- the
+  // LAMMPS row of the ghost copy that carries them
   void forward(double *rows, int width) override
   {
-    pair_->halo_rows = rows;
-    pair_->halo_width = width;
+    std::vector<double> &lmp_rows = start(width);
+    for (int64_t k = 0; k < pair_->layer_local; ++k) copy_row(rows, k, lmp_rows, k, width);
     pair_->comm->forward_comm(pair_, width);
+    for (int64_t k = pair_->layer_local; k < pair_->layer_nodes; ++k)
+      copy_row(lmp_rows, pair_->layer_slot[k], rows, k, width);
     pair_->halo_rows = nullptr;
   }
+  // ghost nodes -> the LAMMPS row of their carrying ghost copy (every other row 0); LAMMPS sums
+  // ghost rows into their owners; local nodes += what their atoms received, ghost nodes <- 0
   void reverse(double *rows, int width) override
   {
-    pair_->halo_rows = rows;
-    pair_->halo_width = width;
+    std::vector<double> &lmp_rows = start(width);
+    for (int64_t k = pair_->layer_local; k < pair_->layer_nodes; ++k)
+      copy_row(rows, k, lmp_rows, pair_->layer_slot[k], width);
     pair_->comm->reverse_comm(pair_, width);
-    pair_->halo_rows = nullptr;
+    for (int64_t k = 0; k < pair_->layer_local; ++k)
+      for (int c = 0; c < width; ++c) rows[k * width + c] += lmp_rows[k * width + c];
     std::fill(rows + pair_->layer_local * width, rows + pair_->layer_nodes * width, 0.0);
+    pair_->halo_rows = nullptr;
   }
 
  private:
   PairUMLIP *pair_;
+  std::vector<double> lmp_rows_;    // one row per slot (mapped LAMMPS atom), LAMMPS order
+
+  std::vector<double> &start(int width)
+  {
+    const int nall = pair_->atom->nlocal + pair_->atom->nghost;
+    const size_t slots = pair_->all_mapped ? nall : pair_->mapped.size();
+    lmp_rows_.assign(slots * width, 0.0);
+    pair_->halo_rows = lmp_rows_.data();
+    pair_->halo_width = width;
+    return lmp_rows_;
+  }
+  template <class From, class To>
+  static void copy_row(const From &from, int64_t i, To &to, int64_t j, int width)
+  {
+    std::copy_n(&from[i * width], width, &to[j * width]);
+  }
 };
 
 PairUMLIP::PairUMLIP(LAMMPS *lmp) : Pair(lmp)
@@ -982,27 +1009,43 @@ void PairUMLIP::compute_replicated()
 }
 
 /* ----------------------------------------------------------------------
-   layer mode: nodes are all LAMMPS atoms (local, then ghosts, in LAMMPS order), edges go from
-   each local atom to its neighbours within the cutoff (full list), and the engine exchanges
-   node features through LayerHalo between stages. Collective: every rank evaluates, also with
-   no atoms, so that every rank makes the same exchanges.
+   layer mode: nodes are the local atoms, then one node per foreign atom that a local atom
+   receives from within the cutoff (layer_slot: node -> slot of the LAMMPS atom that carries
+   it); ghosts imaging local atoms are folded onto them, the copies of one foreign atom are one
+   node (by ID). Edges go from each local atom to its neighbours (full list), and the engine
+   exchanges node features through LayerHalo between stages. Collective: every rank
+   evaluates, also with no atoms, so that every rank makes the same exchanges.
 ------------------------------------------------------------------------- */
 
 void PairUMLIP::compute_layer()
 {
   const int nall = atom->nlocal + atom->nghost;
   const int *type = atom->type;
+  const tagint *tag = atom->tag;
+  const bool by_id = atom->tag_enable != 0;
   const double *xa = positions_angstrom(nall);
   select_mapped();
-  layer_nodes = all_mapped ? nall : static_cast<int64_t>(mapped.size());
+  const int64_t n_slots = all_mapped ? nall : static_cast<int64_t>(mapped.size());
   layer_local = all_mapped ? atom->nlocal : nlocal_mapped;
-
-  node_type.resize(layer_nodes);
-  for (int64_t k = 0; k < layer_nodes; ++k) node_type[k] = type[atom_of(k)];
-  if (nmodels() > 1) {
-    node_slot.resize(layer_nodes);
-    for (int64_t k = 0; k < layer_nodes; ++k) node_slot[k] = k;
+  layer_slot.resize(layer_local);
+  slot_node.assign(n_slots, -1);
+  node_of_id.clear();
+  for (int64_t s = 0; s < layer_local; ++s) {
+    layer_slot[s] = s;
+    slot_node[s] = s;
+    if (by_id) node_of_id[tag[atom_of(s)]] = s;
   }
+  auto node_of_slot = [&](int64_t s) {
+    if (slot_node[s] >= 0) return slot_node[s];
+    int64_t node = static_cast<int64_t>(layer_slot.size());
+    if (by_id) {
+      auto it = node_of_id.emplace(tag[atom_of(s)], node).first;
+      node = it->second;
+    }
+    if (node == static_cast<int64_t>(layer_slot.size())) layer_slot.push_back(s);
+    return slot_node[s] = node;
+  };
+
   edge_i.clear();
   edge_j.clear();
   edge_vec.clear();
@@ -1020,10 +1063,19 @@ void PairUMLIP::compute_layer()
                            xa[3 * j + 2] - xa[3 * i + 2]};
       if (d[0] * d[0] + d[1] * d[1] + d[2] * d[2] >= cutsq_a) continue;
       edge_i.push_back(si);
-      edge_j.push_back(sj);
+      edge_j.push_back(node_of_slot(sj));
       edge_vec.insert(edge_vec.end(), d, d + 3);
     }
   }
+  layer_nodes = static_cast<int64_t>(layer_slot.size());
+  node_type.resize(layer_nodes);
+  node_pos.resize(3 * layer_nodes);
+  for (int64_t k = 0; k < layer_nodes; ++k) {
+    const int a = atom_of(layer_slot[k]);
+    node_type[k] = type[a];
+    std::copy_n(xa + 3 * static_cast<size_t>(a), 3, &node_pos[3 * k]);
+  }
+  if (nmodels() > 1) node_slot = layer_slot;
   stat_nodes = static_cast<double>(layer_nodes);
   stat_foreign = static_cast<double>(layer_nodes - layer_local);
   stat_edges = static_cast<double>(edge_i.size());
@@ -1032,7 +1084,7 @@ void PairUMLIP::compute_layer()
   umlip::GraphInput g;
   g.n_nodes = layer_nodes;
   g.n_local = layer_local;
-  g.positions = mapped_positions(xa);
+  g.positions = node_pos.data();
   g.n_edges = static_cast<int64_t>(edge_i.size());
   g.edge_i = edge_i.data();
   g.edge_j = edge_j.data();
@@ -1048,7 +1100,7 @@ void PairUMLIP::compute_layer()
   }
   if (layer_local == 0) return;
 
-  tally_nodes(ev, nullptr, layer_nodes, layer_local);
+  tally_nodes(ev, layer_slot.data(), layer_nodes, layer_local);
 }
 
 /* ----------------------------------------------------------------------

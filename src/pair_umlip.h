@@ -13,6 +13,7 @@
 
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace LAMMPS_NS {
@@ -103,8 +104,9 @@ class PairUMLIP : public Pair {
   // seconds spent in them over this run
   double stat_halo_bytes, t_halo;
 
-  // ghost layer: the rows the current halo exchange works on (n atoms x halo_width, LAMMPS
-  // atom order), and the adapter the engine calls between stages
+  // the rows the current halo exchange or committee communication works on (one row of
+  // halo_width per slot, LAMMPS atom order), and the ghost-layer adapter the engine calls
+  // between stages
   double *halo_rows;
   int halo_width;
   class LayerHalo;
@@ -158,6 +160,9 @@ class PairUMLIP : public Pair {
   int atom_of(int64_t slot) const { return all_mapped ? static_cast<int>(slot) : mapped[slot]; }
   int slot_of(int a) const { return all_mapped ? a : atom_slot[a]; }
   int64_t layer_nodes, layer_local;    // the graph of the current compute_layer()
+  std::vector<int64_t> layer_slot;     // its node -> slot of the LAMMPS atom carrying it
+  std::vector<int64_t> slot_node;      // slot -> node (-1: none)
+  std::unordered_map<tagint, int64_t> node_of_id;    // atom ID -> node
   void update_graph(const double *xa);
   void choose_mode();
   void log_graph();

@@ -105,3 +105,23 @@ def test_statistics_vector(tmp_path, analytic_model, periodic_edges, ranks, ghos
         # owned atoms list exactly their periodic neighbours; kept foreign ghosts add theirs
         assert first["edges"] > periodic_edges, (first, periodic_edges)
         assert nodes / ranks <= first["largest"] <= nodes, first
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("ranks", [1, 2, 3])
+def test_layer_graph_has_one_node_per_atom(tmp_path, analytic_model, periodic_edges, ranks):
+    """ghost layer: local atoms receive every edge once (all ranks together: the periodic
+    list's edges), ghosts imaging a rank's own atoms are folded onto them (one rank: no
+    foreign nodes) and the copies of a foreign atom are one node, so a rank has at most one
+    foreign node per atom it does not own (the 3-cell-wide box has several ghost copies of
+    every atom within the cutoff)."""
+    atoms, st, _, rows = run(tmp_path, analytic_model, ranks, "layer", 2)
+    n = len(atoms)
+    first = dict(zip(NAMES, rows[0][2:]))
+    where = f"layer at {ranks} ranks: {first}"
+    assert first["mode"] == 3.0 and first["local"] == n, where
+    assert first["edges"] == periodic_edges, (where, periodic_edges)
+    if ranks == 1:
+        assert first["foreign"] == 0, where
+    else:
+        assert 0 < first["foreign"] <= (ranks - 1) * n, where
