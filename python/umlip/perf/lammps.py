@@ -70,6 +70,22 @@ def small_mace(cache: Path, seed: int = 3) -> str:
     return str(out)
 
 
+def worker_records(stdout: str) -> list:
+    """The workers' JSON records in their output: one per rank, found wherever they stand
+    (the MPI launcher can put two ranks' lines on one line)."""
+    decoder, records, at = json.JSONDecoder(), [], stdout.find("{")
+    while at >= 0:
+        try:
+            obj, end = decoder.raw_decode(stdout, at)
+        except json.JSONDecodeError:
+            end = at + 1
+        else:
+            if isinstance(obj, dict) and "peak_rss_gb" in obj:
+                records.append(obj)
+        at = stdout.find("{", end)
+    return records
+
+
 def run_worker(model, dtype, dims, steps, threads=1, ranks=1, ghost="auto", raw=False,
                warmup=2, recompute="auto", extra=""):
     """One worker run; rank 0's result, with peak_rss_gb the largest of any rank."""
@@ -85,7 +101,7 @@ def run_worker(model, dtype, dims, steps, threads=1, ranks=1, ghost="auto", raw=
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         return {"error": (proc.stderr or proc.stdout).strip().splitlines()[-1:]}
-    lines = [json.loads(ln) for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    lines = worker_records(proc.stdout)
     result = next(r for r in lines if r.get("rank", 0) == 0)
     result["peak_rss_gb"] = max(r["peak_rss_gb"] for r in lines)
     return result
