@@ -32,7 +32,7 @@ class UMLIPCalculator(Calculator):
         message-passing layer instead of all, for about one more forward pass of time (on
         graphs of more than 50000 edges each layer runs over blocks of atoms with at most
         50000 edges: about one block of one layer); "auto" switches it on for graphs of at
-        least 100000 edges. Same numbers either way (to round-off).
+        least 50000 edges. Same numbers either way (to round-off).
 
     Properties
     ----------

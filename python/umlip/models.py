@@ -221,7 +221,7 @@ def load_model(model: PathLike = DEFAULT_MODEL, device: str = "cpu", dtype: Opti
     recompute : layer-wise recomputation of layered files (keep each stage's input only and
         recompute its activations in the backward pass: peak memory of about one layer, for
         about one more forward pass of time): True, False, or "auto" (on for graphs of at
-        least 100000 edges)
+        least 50000 edges)
     """
     from umlip import engine
 

@@ -66,9 +66,11 @@ struct ModelOptions {
   // Layer-wise recomputation (layered files): keep only each stage's input in the forward
   // pass and recompute the stage's activations in the backward pass, so peak memory is about
   // one stage's instead of all of them, for about one more forward pass of time. 1 on, 0 off,
-  // -1 on for graphs of at least recompute_min_edges edges.
+  // -1 on for graphs of at least recompute_min_edges edges. Measured on CPU (docs/benchmarks.md):
+  // recomputation costs ~40% more time at 21500 edges and none at 86000, where it also saves
+  // 7 GB of SevenNet-0's memory.
   int recompute = -1;
-  int64_t recompute_min_edges = 100000;
+  int64_t recompute_min_edges = 50000;
   // With recomputation, a graph of more edges runs each stage over blocks of consecutive
   // receiving nodes with at most this many edges (a stage's row i depends only on node i and
   // the edges it receives), so peak memory is about one block of one stage; 0: whole graph.

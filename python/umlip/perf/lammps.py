@@ -25,7 +25,7 @@ Part 3 (layer): the per-layer halo exchange (`ghost layer`, one-cutoff ghost she
 x 1 thread against 1 rank x 1 thread, for SevenNet-0 float32 at 512, 2048 and 8192 atoms and
 the 2-layer MACE float32 at 8192 atoms: ms per step, 2-rank efficiency, ghosts per local atom,
 bytes exchanged per step and peak memory per rank (layer-wise recomputation switches on by
-itself above 100000 edges per rank, which is what lets SevenNet-0 run 8192 atoms on one rank).
+itself above 50000 edges per rank, which is what lets SevenNet-0 run 8192 atoms on one rank).
 """
 from __future__ import annotations
 
