@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 
 import numpy as np
-from support.layered_graph import ghost_layer_graph, ghost_layer_run, staged_reference
+from support.layered_graph import (check_blocked_recomputation, ghost_layer_graph,
+                                   staged_reference)
 
 from umlip import engine
 
@@ -79,13 +80,4 @@ def test_recomputation_over_receiver_blocks(mace3_model):
     repulsion of the embedding included), which the engine's recomputation block by block of
     receivers relies on: blocks of at most 300 edges on the ghost-layer graph (with the
     exchange) give the periodic system's numbers, energy <= 1e-8 eV, forces <= 1e-8 eV/Å."""
-    atoms = _cell()
-    whole = engine.Model(mace3_model, dtype="float64").compute(
-        atoms.positions, atoms.numbers, atoms.cell.array, atoms.pbc)
-    blocked = engine.Model(mace3_model, dtype="float64", recompute=1, recompute_block_edges=300)
-    out, forces, _, _, _ = ghost_layer_run(blocked, atoms)
-    assert out["recomputed"] and out["blocks"] >= out["n_edges"] // 300 > 3
-    de = abs(out["energy"] - whole["energy"])
-    df = float(np.max(np.abs(forces - whole["forces"])))
-    assert de <= 1e-8, f"|dE| = {de:.3g} eV"
-    assert df <= 1e-8, f"max |dF| = {df:.3g} eV/Å"
+    check_blocked_recomputation(mace3_model, _cell(), dtype="float64")

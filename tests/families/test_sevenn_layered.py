@@ -19,7 +19,8 @@ import pytest
 from ase import Atoms
 from ase.build import bulk
 from support.family import run_family
-from support.layered_graph import ghost_layer_graph, ghost_layer_run, staged_reference
+from support.layered_graph import (check_blocked_recomputation, ghost_layer_graph,
+                                   staged_reference)
 
 from umlip import engine
 
@@ -86,13 +87,4 @@ def test_sevenn_recomputation_over_receiver_blocks(sevenn_float64):
     what the engine's recomputation block by block of receivers relies on: blocks of at most
     300 edges on the ghost-layer graph (with the exchange) give the periodic system's numbers,
     energy <= 1e-8 eV, forces <= 1e-8 eV/Å."""
-    atoms = cu_h_cell()
-    whole = engine.Model(sevenn_float64).compute(atoms.positions, atoms.numbers,
-                                                 atoms.cell.array, atoms.pbc)
-    blocked = engine.Model(sevenn_float64, recompute=1, recompute_block_edges=300)
-    out, forces, _, _, _ = ghost_layer_run(blocked, atoms)
-    assert out["recomputed"] and out["blocks"] >= out["n_edges"] // 300 > 3
-    de = abs(out["energy"] - whole["energy"])
-    df = float(np.max(np.abs(forces - whole["forces"])))
-    assert de <= 1e-8, f"|dE| = {de:.3g} eV"
-    assert df <= 1e-8, f"max |dF| = {df:.3g} eV/Å"
+    check_blocked_recomputation(sevenn_float64, cu_h_cell())

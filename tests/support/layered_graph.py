@@ -58,3 +58,21 @@ def ghost_layer_run(model, atoms, exchange=True):
     atom_virial = np.zeros((len(atoms), 3, 3))
     np.add.at(atom_virial, g["node_atom"], out["atom_virial"])
     return out, forces, atom_virial, g, species
+
+
+def check_blocked_recomputation(model_file, atoms, block_edges=300, tol=1e-8, **options):
+    """The engine's recomputation over receiver blocks of at most block_edges edges, on the
+    one-rank ghost-layer graph with the exchange, against the whole periodic system evaluated
+    at once: energy <= tol eV, forces <= tol eV/Å, and more than 3 blocks ran."""
+    from umlip import engine
+
+    whole = engine.Model(model_file, **options).compute(atoms.positions, atoms.numbers,
+                                                        atoms.cell.array, atoms.pbc)
+    blocked = engine.Model(model_file, recompute=1, recompute_block_edges=block_edges,
+                           **options)
+    out, forces, _, _, _ = ghost_layer_run(blocked, atoms)
+    assert out["recomputed"] and out["blocks"] >= out["n_edges"] // block_edges > 3, out["blocks"]
+    de = abs(out["energy"] - whole["energy"])
+    df = float(np.max(np.abs(forces - whole["forces"])))
+    assert de <= tol, f"|dE| = {de:.3g} eV"
+    assert df <= tol, f"max |dF| = {df:.3g} eV/Å"
