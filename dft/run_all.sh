@@ -11,6 +11,7 @@ MPI="nice -n 19 mpiexec --allow-run-as-root --mca mpi_yield_when_idle 1 -n ${NPR
 what=${1:-all}
 if [[ $what == pyscf || $what == all ]]; then
   OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} nice -n 19 .venv-ref/bin/python dft/dissociation_curves.py
+  OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} nice -n 19 .venv-ref/bin/python dft/cu2_relativistic.py
 fi
 if [[ $what == gpaw || $what == all ]]; then
   $MPI dft/h_cu111.py bulk sites conv

@@ -119,3 +119,20 @@ def test_convergence_note_states_the_tight_settings_check():
                                "molecules": {"N2": {"difference_tight_minus_production": 0.05}}}}
     assert convergence_note("dissociation_curves", d) == "De def2-qzvp - def2-tzvp: N2 +0.050 eV"
     assert convergence_note("phonons", {}) == convergence_note("h_cu111", {}) == ""
+
+
+def test_cu2_relativistic_check_repeats_the_committed_curve(data_dir):
+    """dft/cu2_relativistic.py recomputes the Cu2 equilibrium without relativity, with the curve
+    recipe's settings, next to the sfX2C-1e one: its r_eq and De must be the committed curve's
+    (1e-4 Å, 1e-4 eV), else the difference it reports is not the relativistic effect alone."""
+    from umlip.io import read_json
+
+    doc = read_json(data_dir / "cu2_relativistic.json")
+    assert payload_sha256(doc["payload"]) == doc["sha256"]
+    levels = doc["payload"]["levels"]
+    cu2 = load_dft_data("dissociation_curves", data_dir).payload["curves"]["Cu2"]
+    nr, rel = levels["nonrelativistic"], levels["sfx2c1e"]
+    assert abs(nr["r_eq"] - cu2["r_eq"]) <= 1e-4, (nr["r_eq"], cu2["r_eq"])
+    assert abs(nr["De"] - cu2["De_vs_atoms"]) <= 1e-4, (nr["De"], cu2["De_vs_atoms"])
+    diff = doc["payload"]["difference_sfx2c1e_minus_nonrelativistic"]
+    assert diff["r_eq"] == rel["r_eq"] - nr["r_eq"] and diff["De"] == rel["De"] - nr["De"]

@@ -136,9 +136,10 @@ def how_to_read(models: Dict[str, Dict[str, TaskResult]],
            "- **DFT uncertainty.** A DFT cell reads value ± u, u being the reference's own "
            "numerical spread at its level of theory; ± ? means the reference file holds no "
            "estimate. A model deviation below u is marked *within DFT ±u*: it is not "
-           "resolved. Level-of-theory differences (all-electron vs PAW PBE for the "
-           "molecules, non-relativistic Cu2) are not in u and can be larger (ABOUT.md, "
-           "'Not done yet'). "
+           "resolved. Level-of-theory differences are not in u and can be larger: "
+           "non-relativistic Cu2 (scalar relativity: r_eq -0.032 Å, De +0.147 eV; "
+           "ABOUT.md, 'Cu2: the scalar-relativistic level'), all-electron vs PAW PBE for "
+           "the molecules (not yet measured). "
            "Sources:"]
     by_src: Dict[str, List[str]] = {}
     for k, u in uncertainties.items():
