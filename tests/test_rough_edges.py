@@ -123,9 +123,42 @@ def test_stale_cached_export_is_exported_again(analytic_model, tmp_path, monkeyp
     assert models.file_contract_version(cached) == "1.1"
     assert models.resolve("toy-0") == cached and len(exports) == 1
     assert models.file_contract_version(cached) == engine.CONTRACT_VERSION
-    assert "states contract version 1.1, this umlip writes" in capfd.readouterr().err
+    assert "contract version 1.1, now " in capfd.readouterr().err
     models.resolve("toy-0")
     assert len(exports) == 1
+
+
+def test_cached_export_with_older_kernels_is_exported_again(analytic_model, tmp_path,
+                                                            monkeypatch):
+    """A cached SevenNet file made with the family's e3nn kernels (or before kernels were
+    recorded) is exported again, so that a model name gets the batched kernels; a file that
+    has them is reused."""
+    import umlip.families
+    from support.model_files import rewrite_metadata
+    from umlip import models
+
+    exports = []
+
+    def batched(m):
+        m.update(family="sevenn", options={"kernels": "batched"})
+
+    def export(family, source, out, **kw):
+        exports.append(out)
+        rewrite_metadata(analytic_model, out, batched)
+
+    monkeypatch.setenv("UMLIP_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setitem(models.KNOWN_MODELS, "toy-7", models.KnownModel("sevenn", "toy"))
+    monkeypatch.setattr(umlip.families, "export", export)
+    monkeypatch.setattr("umlip.families.envs.importable_here", lambda family: True)
+    cached = models.cached_path("toy-7")
+    cached.parent.mkdir(parents=True)
+    for options in ({}, {"kernels": "e3nn"}):
+        rewrite_metadata(analytic_model, cached,
+                         lambda m: m.update(family="sevenn", options=options))
+        n = len(exports)
+        assert models.resolve("toy-7", progress=False) == cached and len(exports) == n + 1
+    models.resolve("toy-7", progress=False)
+    assert len(exports) == 2
 
 
 # ---- umlip resolve: one line naming the setting ---------------------------------------------

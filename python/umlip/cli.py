@@ -26,7 +26,7 @@ def _cmd_export(args) -> int:
               f"against the family's own calculator", expected=35,
               label=f"exporting {args.source}"):
         export(args.family, args.source, args.output, dtype=args.dtype, modal=args.modal,
-               head=args.head, name=args.name)
+               head=args.head, name=args.name, kernels=args.kernels)
     from umlip import engine
 
     m = engine.Model(args.output)
@@ -157,6 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--modal", help="fidelity of a SevenNet multi-fidelity model (e.g. PBE)")
     e.add_argument("--head", help="head of a multi-head MACE model")
     e.add_argument("--name", help="name recorded in the metadata")
+    e.add_argument("--kernels", choices=["batched", "e3nn"],
+                   help="batched: umlip's re-expression of the convolutions (same numbers, "
+                        "faster; SevenNet's default); e3nn: the family's own modules")
     e.set_defaults(func=_cmd_export)
 
     r = add("resolve", help="print the model file for a name or file")

@@ -69,9 +69,9 @@ def cached_path(name: str) -> Path:
     return cache_dir() / (name.lower().replace(":", "-") + ".pt")
 
 
-def file_contract_version(path: PathLike) -> Optional[str]:
-    """The ``contract_version`` a model file's metadata states (read from the archive without
-    loading the module), or None if it cannot be read."""
+def _file_metadata(path: PathLike) -> Optional[dict]:
+    """A model file's metadata, read from the archive without loading the module, or None if
+    it cannot be read."""
     import json
 
     from umlip.contract import METADATA_FILE
@@ -79,16 +79,34 @@ def file_contract_version(path: PathLike) -> Optional[str]:
     try:
         with zipfile.ZipFile(path) as z:
             entry = [n for n in z.namelist() if n.endswith(f"/extra/{METADATA_FILE}")]
-            return str(json.loads(z.read(entry[0]))["contract_version"]) if entry else None
+            return json.loads(z.read(entry[0])) if entry else None
     except (OSError, zipfile.BadZipFile, ValueError, KeyError, TypeError):
         return None
 
 
+def file_contract_version(path: PathLike) -> Optional[str]:
+    """The ``contract_version`` a model file's metadata states, or None if it cannot be read."""
+    meta = _file_metadata(path)
+    try:
+        return str(meta["contract_version"]) if meta else None
+    except (KeyError, TypeError):
+        return None
+
+
 def _cached_file_is_current(path: Path) -> bool:
-    """A cached export is reused only if it states the contract version this engine writes:
-    a file exported by an older umlip lacks what the current exporter adds (e.g. the layered
-    form that ``ghost layer`` needs) and is exported again."""
-    return path.is_file() and file_contract_version(path) == _engine_contract_version()
+    """A cached export is reused only if it is what the current exporter writes by default:
+    the contract version this engine implements (a file from an older umlip lacks e.g. the
+    layered form that ``ghost layer`` needs) and the family's default kernels (a file made
+    before the batched kernels existed runs at the old speed). Otherwise it is exported
+    again."""
+    from umlip.families import DEFAULT_KERNELS
+
+    meta = _file_metadata(path) if path.is_file() else None
+    if not isinstance(meta, dict) or str(meta.get("contract_version")) != \
+            _engine_contract_version():
+        return False
+    kernels = (meta.get("options") or {}).get("kernels", "e3nn")
+    return kernels == DEFAULT_KERNELS.get(str(meta.get("family")), "e3nn")
 
 
 def _engine_contract_version() -> str:
@@ -199,9 +217,9 @@ def resolve(model: PathLike, progress: bool = True) -> Path:
     with lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not _cached_file_is_current(out):
-            why = (f"again: the cached file states contract version "
-                   f"{file_contract_version(out)}, this umlip writes "
-                   f"{_engine_contract_version()}" if out.is_file() else "on first use")
+            why = ("again: the cached file is not what this umlip writes (contract version "
+                   f"{file_contract_version(out)}, now {_engine_contract_version()}; or older "
+                   "kernels)" if out.is_file() else "on first use")
             with step(f"exporting {model} ({km.family}) into the model cache {out} {why}",
                       expected=EXPORT_SECONDS, enabled=progress, label=f"exporting {model}"):
                 export(km.family, km.source, str(out), name=key, **km.options)

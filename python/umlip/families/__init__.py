@@ -3,6 +3,7 @@
     umlip export sevenn 7net-0 -o 7net-0.pt
     umlip export sevenn 7net-mf-0 --modal PBE -o 7net-mf-0-pbe.pt
     umlip export mace path/to/model.model -o mace.pt [--dtype float64] [--head NAME]
+    umlip export sevenn 7net-0 -o 7net-0-e3nn.pt --kernels e3nn   (the family's own kernels)
 
 or from Python: ``umlip.families.export("sevenn", "7net-0", "7net-0.pt")``.
 
@@ -20,10 +21,14 @@ from umlip.families.envs import FAMILY_PACKAGES, family_python, importable_here
 
 FAMILIES = tuple(FAMILY_PACKAGES)
 
+#: the kernels an export uses unless told otherwise, per family ("e3nn": the family's own
+#: modules; "batched": umlip's re-expression of its convolutions, umlip.families.batched_tp)
+DEFAULT_KERNELS = {"sevenn": "batched", "mace": "e3nn"}
+
 
 def export(family: str, source: str, out: str, *, dtype: Optional[str] = None,
            modal: Optional[str] = None, head: Optional[str] = None,
-           name: Optional[str] = None) -> str:
+           name: Optional[str] = None, kernels: Optional[str] = None) -> str:
     """Export ``source`` of ``family`` to the model file ``out``; returns ``out``.
 
     Raises ``umlip.contract.ExportError`` (a ValueError) if the model cannot be
@@ -35,12 +40,19 @@ def export(family: str, source: str, out: str, *, dtype: Optional[str] = None,
         raise ValueError("--modal applies to SevenNet multi-fidelity models only")
     if head is not None and family != "mace":
         raise ValueError("--head applies to multi-head MACE models only")
+    if kernels is not None and kernels not in ("batched", "e3nn"):
+        raise ValueError(f"kernels must be batched or e3nn, not {kernels!r}")
+    if kernels == "batched" and DEFAULT_KERNELS[family] != "batched":
+        raise ValueError(f"the batched kernels are not available for {family} models yet; "
+                         f"drop --kernels")
     if importable_here(family):
-        export_here(family, source, out, dtype=dtype, modal=modal, head=head, name=name)
+        export_here(family, source, out, dtype=dtype, modal=modal, head=head, name=name,
+                    kernels=kernels)
         return out
     python = family_python(family)
     cmd = [python, "-m", "umlip", "export", family, source, "-o", os.path.abspath(out)]
-    for flag, value in (("--dtype", dtype), ("--modal", modal), ("--head", head), ("--name", name)):
+    for flag, value in (("--dtype", dtype), ("--modal", modal), ("--head", head), ("--name", name),
+                        ("--kernels", kernels)):
         if value is not None:
             cmd += [flag, value]
     proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -56,6 +68,8 @@ def export(family: str, source: str, out: str, *, dtype: Optional[str] = None,
 def export_here(family: str, source: str, out: str, **kwargs) -> Dict:
     """Export in this interpreter (the family package must be importable); returns metadata."""
     kwargs = {k: v for k, v in kwargs.items() if v is not None}
+    if family != "sevenn":
+        kwargs.pop("kernels", None)
     if family == "sevenn":
         from umlip.families import sevenn as fam
     else:

@@ -26,7 +26,10 @@ What is changed relative to sevenn's own model, and why (none of it changes the 
   model's dtype, so the file also runs in float64;
 - element -> type mapping is done by the engine (``species`` input), not inside the model;
 - a multi-fidelity model is exported for one modal: its index is stored in the stages, which
-  make the modal one-hot themselves (what sevenn's ``prepare_modal_deploy`` does).
+  make the modal one-hot themselves (what sevenn's ``prepare_modal_deploy`` does);
+- each convolution (e3nn tensor product, gather, scatter) runs on umlip's batched kernels
+  (:mod:`umlip.families.sevenn_conv`): the same sums in fewer, larger operations, about twice
+  as fast on CPU; ``kernels="e3nn"`` keeps sevenn's modules.
 """
 from __future__ import annotations
 
@@ -40,6 +43,7 @@ from e3nn.util.jit import compile_mode
 
 from umlip.contract import ExportError, base_metadata, save, self_check
 from umlip.families.layered import LayeredContract, stage_metadata
+from umlip.families.sevenn_conv import replace_convolutions
 from umlip.io import file_sha256
 
 #: pretrained names whose weights ship inside the sevenn wheel (no download, ever)
@@ -50,6 +54,9 @@ SHIPPED = {
     "7net-l3i5": "7net-l3i5",
     "7net-mf-0": "7net-mf-0",
 }
+
+#: how the convolutions run: umlip's batched kernels (the default) or sevenn's e3nn ones
+KERNELS = ("batched", "e3nn")
 
 #: the modules of sevenn's output block, in order
 _READOUT = ("reduce_input_to_hidden", "reduce_hidden_to_energy", "rescale_atomic_energy")
@@ -276,11 +283,18 @@ def build_model(source: str, modal: Optional[str] = None):
     return model, config, path
 
 
-def layered_model(model, num_layers: int, dtype: str = "float32"):
+def layered_model(model, num_layers: int, dtype: str = "float32", kernels: str = "batched"):
     """A prepared sevenn model (:func:`build_model`) as a :class:`LayeredContract` in ``dtype``
-    (eager, eval mode). Returns (module, ``stages`` metadata)."""
+    (eager, eval mode), its convolutions on the batched kernels
+    (:mod:`umlip.families.sevenn_conv`) or on sevenn's own e3nn ones (``kernels="e3nn"``).
+    Returns (module, ``stages`` metadata)."""
+    if kernels not in KERNELS:
+        raise ExportError(f"kernels must be one of {', '.join(KERNELS)}, not {kernels!r}")
     stages, names, exchange = layered_stages(model, num_layers)
     module = LayeredContract(stages).to(getattr(torch, dtype)).eval()
+    if kernels == "batched" and replace_convolutions(module) != num_layers:
+        raise ExportError("unexpected SevenNet convolutions: the batched kernels replace one "
+                          "per layer; export with --kernels e3nn")
     widths = _stage_widths(module.stages, getattr(torch, dtype))
     if widths[-1] != 0 or 0 in widths[:-1]:
         raise ExportError(f"unexpected SevenNet stage widths {widths}")
@@ -288,9 +302,9 @@ def layered_model(model, num_layers: int, dtype: str = "float32"):
 
 
 def export(source: str, out: str, dtype: Optional[str] = None, modal: Optional[str] = None,
-           name: Optional[str] = None) -> Dict:
+           name: Optional[str] = None, kernels: str = "batched") -> Dict:
     """Export a SevenNet checkpoint (file or shipped pretrained name) to ``out``, in the layered
-    form (see the module docstring)."""
+    form (see the module docstring), with the convolutions on ``kernels``."""
     import e3nn
     import e3nn.util.jit
     import sevenn
@@ -304,7 +318,7 @@ def export(source: str, out: str, dtype: Optional[str] = None, modal: Optional[s
     atomic_numbers = [z for z, _ in sorted(type_map.items(), key=lambda kv: kv[1])]
     if sorted(type_map.values()) != list(range(len(type_map))):
         raise ExportError("SevenNet type_map is not a dense 0..n-1 index; unsupported")
-    module, stages = layered_model(model, int(config["num_convolution_layer"]), dtype)
+    module, stages = layered_model(model, int(config["num_convolution_layer"]), dtype, kernels)
 
     scripted = e3nn.util.jit.script(module)
     meta = base_metadata(
@@ -316,7 +330,7 @@ def export(source: str, out: str, dtype: Optional[str] = None, modal: Optional[s
         num_layers=int(config["num_convolution_layer"]),
         dtype=dtype,
         source={"checkpoint": os.path.abspath(path), "sha256": file_sha256(path)},
-        options={"modal": modal} if modal else {},
+        options={"kernels": kernels, **({"modal": modal} if modal else {})},
         stages=stages,
     )
     meta["e3nn_version"] = e3nn.__version__

@@ -1,5 +1,6 @@
 """Worker for ase_calculator.py, run inside a family environment (sevenn or mace-torch plus
-umlip): times UMLIPCalculator and the family's own calculator in one process, interleaved, on
+umlip): times UMLIPCalculator (with the family's default kernels and, where they differ, with
+the family's own e3nn kernels) and the family's own calculator in one process, interleaved, on
 the same structures, and prints one JSON line per size."""
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ def main(argv=None) -> int:
     if args.family == "mace":
         import mace  # noqa: F401
     warnings.filterwarnings("ignore")
+    import os
+
     import torch
 
     from umlip import UMLIPCalculator
@@ -29,12 +32,17 @@ def main(argv=None) -> int:
     from umlip.perf._common import bulk_cu, median_ms, rattled
 
     tmp = tempfile.mkdtemp()
+    files = {}      # the model files timed besides the default one, with their export time
     if args.family == "sevenn":
-        from umlip.models import resolve
+        from umlip.families import export_here
 
         source = "7net-0"
-        model_file = str(resolve("7net-0"))
         label = "SevenNet-0 (float32)"
+        for kernels in ("batched", "e3nn"):
+            t0 = time.perf_counter()
+            export_here("sevenn", source, f"{tmp}/{kernels}.pt", kernels=kernels)
+            files[kernels] = (f"{tmp}/{kernels}.pt", time.perf_counter() - t0)
+        model_file = files["batched"][0]
     else:
         from umlip.families import export_here
         from umlip.families.mace import build_small_model
@@ -42,14 +50,20 @@ def main(argv=None) -> int:
         source = build_small_model(f"{tmp}/small.model", elements=(1, 6, 8, 29),
                                    num_interactions=2, hidden="32x0e+32x1o", seed=1)
         model_file = f"{tmp}/small.pt"
+        t0 = time.perf_counter()
         export_here("mace", source, model_file)
+        files["e3nn"] = (model_file, time.perf_counter() - t0)
         label = "MACE 2 layers, 32x0e+32x1o, r 5 Å (float64)"
 
     # each family in its own default precision: SevenNet float32, mace-torch's model float64
     dtype = "float32" if args.family == "sevenn" else "float64"
     ours = UMLIPCalculator(model_file)
+    e3nn = UMLIPCalculator(files["e3nn"][0]) if files["e3nn"][0] != model_file else None
     theirs = family_calculator(args.family, source, dtype)
-    print(MARK + json.dumps({"label": label, "threads": torch.get_num_threads()}), flush=True)
+    exports = {k: {"export_s": round(t, 1), "file_mb": round(os.path.getsize(f) / 2**20, 2)}
+               for k, (f, t) in files.items()}
+    print(MARK + json.dumps({"label": label, "threads": torch.get_num_threads(),
+                             "exports": exports}), flush=True)
     for n in args.sizes:
         atoms = bulk_cu(n)
         repeats = args.repeats if len(atoms) <= 600 else 3
@@ -65,15 +79,17 @@ def main(argv=None) -> int:
             a.get_forces()
             return time.perf_counter() - t0
 
-        # interleave: ours, theirs, ours, theirs ... so load changes hit both alike
-        call(ours)
-        call(theirs)
-        t_ours, t_theirs = [], []
+        # interleave: ours, (e3nn,) theirs, ours ... so load changes hit all alike
+        calcs = {"ours": ours, "theirs": theirs, **({"e3nn": e3nn} if e3nn else {})}
+        times = {k: [] for k in calcs}
+        for k, c in calcs.items():
+            call(c)
         for _ in range(repeats):
-            t_ours.append(call(ours))
-            t_theirs.append(call(theirs))
-        print(MARK + json.dumps({"atoms": len(atoms), "ours_ms": median_ms(t_ours),
-                          "theirs_ms": median_ms(t_theirs), "repeats": repeats}), flush=True)
+            for k, c in calcs.items():
+                times[k].append(call(c))
+        print(MARK + json.dumps({"atoms": len(atoms), "repeats": repeats,
+                                 **{f"{k}_ms": median_ms(t) for k, t in times.items()}}),
+              flush=True)
     return 0
 
 
