@@ -158,8 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--head", help="head of a multi-head MACE model")
     e.add_argument("--name", help="name recorded in the metadata")
     e.add_argument("--kernels", choices=["batched", "e3nn"],
-                   help="batched: umlip's re-expression of the convolutions (same numbers, "
-                        "faster; SevenNet's default); e3nn: the family's own modules")
+                   help="batched (default): umlip's re-expression of the convolutions (same "
+                        "numbers, faster); e3nn: the family's own modules")
     e.set_defaults(func=_cmd_export)
 
     r = add("resolve", help="print the model file for a name or file")

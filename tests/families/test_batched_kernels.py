@@ -10,7 +10,13 @@ the engine on the parity structures, all sizes in one Model per file:
 
 Against sevenn's calculator the default export is checked by the exporter's self-check and by
 test_parity.py. The module itself is compared with e3nn's tensor product on random inputs in
-the sevenn environment (float64 <= 1e-12), for SevenNet-0's first and later layers.
+the sevenn environment (float64 <= 1e-12), for the tensor products of SevenNet-0's first and
+later layers built in float64.
+
+MACE (the default as for SevenNet, through mace-torch's fused-convolution hook, e3nn 0.4.4):
+a plain MACE and a ScaleShiftMACE with RealAgnostic(Residual) interactions, 3 layers, l up to
+3, exported both ways in float64, agree to <= 1e-8 on the same structures; a model whose
+interaction blocks are of another kind is refused with the flag to use.
 """
 from __future__ import annotations
 
@@ -77,15 +83,15 @@ def test_batched_kernels_in_float32_keep_the_precision_of_e3nn_kernels(files):
 
 MODULE_CHECK = r"""
 import torch
+from e3nn.o3 import TensorProduct
 from umlip.families.sevenn import build_model
 from umlip.families.batched_tp import UVUConvolution
 model, _, _ = build_model("7net-0")
-model = model.to(torch.float64)
 g = torch.Generator().manual_seed(0)
 worst = 0.0
+torch.set_default_dtype(torch.float64)   # exact coefficients (sevenn builds in float32)
 for key in ("0_convolution", "3_convolution"):
-    conv = model._modules[key]
-    tp = conv.convolution
+    tp = TensorProduct(**model._modules[key].convolution_kwargs)
     ours = UVUConvolution(tp)
     n, e = 7, 40
     x = torch.randn(n, tp.irreps_in1.dim, generator=g, dtype=torch.float64)
@@ -93,7 +99,8 @@ for key in ("0_convolution", "3_convolution"):
     w = torch.randn(e, tp.weight_numel, generator=g, dtype=torch.float64)
     src = torch.randint(0, n, (e,), generator=g)
     dst = torch.randint(0, n, (e,), generator=g)
-    ref = torch.zeros(n, tp.irreps_out.dim, dtype=torch.float64).index_add(0, dst, tp(x[src], sh, w))
+    ref = torch.zeros(n, tp.irreps_out.dim, dtype=torch.float64)
+    ref = ref.index_add(0, dst, tp(x[src], sh, w))
     out = torch.jit.script(ours)(x, sh, w, src, dst)
     assert out.shape == ref.shape
     assert ref.abs().max() > 1.0
@@ -106,3 +113,60 @@ def test_uvu_convolution_equals_the_e3nn_tensor_product():
     proc = run_family("sevenn", ["-c", MODULE_CHECK])
     worst = float(proc.stdout.split("MAXDIFF")[1])
     assert worst <= 1e-12, worst
+
+
+@pytest.fixture(scope="module")
+def mace_files(tmp_path_factory):
+    """Two small mace-torch models (plain MACE, ScaleShiftMACE), each exported with both
+    kernels in float64: [(batched, e3nn), ...]."""
+    d = tmp_path_factory.mktemp("mace_kernels")
+    out = []
+    for variant, flags in (("plain", ["--plain"]), ("scaleshift", [])):
+        src = str(d / f"{variant}.model")
+        run_family("mace", ["-m", "umlip.families.mace", src, "--layers", "3",
+                            "--hidden", "16x0e+16x1o+16x2e", "--seed", "4", *flags])
+        pair = []
+        for kernels in ("batched", "e3nn"):
+            path = str(d / f"{variant}_{kernels}.pt")
+            run_family("mace", ["-m", "umlip", "export", "mace", src, "-o", path,
+                                "--kernels", kernels])
+            pair.append(path)
+        out.append(tuple(pair))
+    return out
+
+
+def test_mace_batched_kernels_equal_e3nn_kernels_in_float64(mace_files):
+    for batched, e3nn in mace_files:
+        meta = json.loads(engine.Model(batched).metadata_json)
+        assert meta["options"]["kernels"] == "batched"
+        _, ours = _run(batched)
+        _, ref = _run(e3nn)
+        for name, o, r in zip(PARITY, ours, ref):
+            assert abs(o["energy"] - r["energy"]) <= 1e-8, name
+            assert np.max(np.abs(o["forces"] - r["forces"])) <= 1e-8, name
+        assert max(np.max(np.abs(r["forces"])) for r in ref) > 0.1
+
+
+REFUSAL_CHECK = r"""
+import mace, sys, torch
+from mace.modules.blocks import RealAgnosticResidualInteractionBlock
+from umlip.contract import ExportError
+from umlip.families.mace import use_batched_kernels
+model = torch.load(sys.argv[1], weights_only=False)
+
+class Other(RealAgnosticResidualInteractionBlock):
+    pass
+
+model.interactions[1].__class__ = Other
+try:
+    use_batched_kernels(model)
+except ExportError as exc:
+    print("REFUSED", exc)
+"""
+
+
+def test_mace_batched_kernels_refuse_unchecked_interaction_blocks(tmp_path):
+    src = str(tmp_path / "m.model")
+    run_family("mace", ["-m", "umlip.families.mace", src, "--layers", "2"])
+    out = run_family("mace", ["-c", REFUSAL_CHECK, src]).stdout
+    assert "REFUSED interaction 1 is a Other" in out and "--kernels e3nn" in out

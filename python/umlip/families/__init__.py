@@ -23,7 +23,7 @@ FAMILIES = tuple(FAMILY_PACKAGES)
 
 #: the kernels an export uses unless told otherwise, per family ("e3nn": the family's own
 #: modules; "batched": umlip's re-expression of its convolutions, umlip.families.batched_tp)
-DEFAULT_KERNELS = {"sevenn": "batched", "mace": "e3nn"}
+DEFAULT_KERNELS = {"sevenn": "batched", "mace": "batched"}
 
 
 def export(family: str, source: str, out: str, *, dtype: Optional[str] = None,
@@ -42,9 +42,6 @@ def export(family: str, source: str, out: str, *, dtype: Optional[str] = None,
         raise ValueError("--head applies to multi-head MACE models only")
     if kernels is not None and kernels not in ("batched", "e3nn"):
         raise ValueError(f"kernels must be batched or e3nn, not {kernels!r}")
-    if kernels == "batched" and DEFAULT_KERNELS[family] != "batched":
-        raise ValueError(f"the batched kernels are not available for {family} models yet; "
-                         f"drop --kernels")
     if importable_here(family):
         export_here(family, source, out, dtype=dtype, modal=modal, head=head, name=name,
                     kernels=kernels)
@@ -68,8 +65,6 @@ def export(family: str, source: str, out: str, *, dtype: Optional[str] = None,
 def export_here(family: str, source: str, out: str, **kwargs) -> Dict:
     """Export in this interpreter (the family package must be importable); returns metadata."""
     kwargs = {k: v for k, v in kwargs.items() if v is not None}
-    if family != "sevenn":
-        kwargs.pop("kernels", None)
     if family == "sevenn":
         from umlip.families import sevenn as fam
     else:

@@ -41,13 +41,16 @@ class _PathGroup(torch.nn.Module):
         self.dim_in = dim_in
         self.dim_out = dim_out
         self.n_paths = n_paths
-        self.register_buffer("path_tensor", path_tensor)      # [dim_Y, d1 * P * d]
+        # [dim_Y, d1 * P * d], float64 and not a buffer: module.to(float32) leaves it exact,
+        # so a float32 file run in float64 keeps exactly equivariant coefficients
+        self.path_tensor = path_tensor
 
     def forward(self, xj: torch.Tensor, sh: torch.Tensor, weight: torch.Tensor,
                 dst: torch.Tensor, n: int) -> torch.Tensor:
         e = sh.shape[0]
         width = self.n_paths * self.dim_out
-        a = torch.mm(sh, self.path_tensor).reshape(e, self.dim_in, width)
+        k = self.path_tensor.to(dtype=sh.dtype, device=sh.device)
+        a = torch.mm(sh, k).reshape(e, self.dim_in, width)
         if self.dim_in == 1:
             m = xj * a                                                  # [E, U, P * d]
         else:
@@ -84,7 +87,6 @@ class UVUConvolution(torch.nn.Module):
         if any(mul != 1 for mul, _ in tp.irreps_in2):
             raise ValueError("a batched convolution needs one copy of each filter irrep")
         tensors = path_tensors(tp)
-        dtype = _float_dtype(tp)
         w_offset = [0]
         for ins in tp.instructions:
             w_offset.append(w_offset[-1] + ins.path_shape[0])
@@ -114,7 +116,7 @@ class UVUConvolution(torch.nn.Module):
                 path_tensor = k.permute(1, 0, 2, 3).reshape(k.shape[1], -1).contiguous()
                 weight_order += [c for p in paths for c in range(w_offset[p], w_offset[p] + mul)]
                 groups.append(_PathGroup(source, mul, ir.dim, dim_out, len(paths),
-                                         path_tensor.to(dtype)))
+                                         path_tensor))
         self.groups = torch.nn.ModuleList(groups)
         self.out_group: List[int] = out_group
         self.out_path: List[int] = out_path
@@ -155,9 +157,15 @@ def permute_output_columns(linear_weight: torch.nn.Parameter, order: List[int]) 
 
 def path_tensors(tp) -> List[torch.Tensor]:
     """For each instruction p of the uvu tensor product ``tp``: K_p [dim1, dim_in2, dim_out]
-    with out[u, k] = w_p[u] * sum_ij K_p[i, j, k] x1[u, i] x2[j], measured on unit inputs
-    (channel 0) on a copy of ``tp`` in float64 (its coefficients as stored: a float32 module
-    gives float32-rounded ones, as it computes with)."""
+    with out[u, k] = w_p[u] * sum_ij K_p[i, j, k] x1[u, i] x2[j], in float64.
+
+    Measured on unit inputs (channel 0) on a float64 copy of ``tp``, then each path's block
+    replaced by its scale times e3nn's float64 Wigner 3j symbol: a module built in float32
+    stores float32-rounded coefficients, and those break rotation invariance at ~1e-8 when the
+    file runs in float64. The block must be that multiple of the 3j symbol to 1e-6 (else this
+    is not the tensor product it is taken for, and it raises)."""
+    from e3nn.o3 import wigner_3j
+
     dtype = torch.float64
     d1, d2 = tp.irreps_in1.dim, tp.irreps_in2.dim
     s1, s2, so = tp.irreps_in1.slices(), tp.irreps_in2.slices(), tp.irreps_out.slices()
@@ -183,17 +191,19 @@ def path_tensors(tp) -> List[torch.Tensor]:
     for p, ins in enumerate(tp.instructions):
         _, ir1 = tp.irreps_in1[ins.i_in1]
         _, iro = tp.irreps_out[ins.i_out]
-        k = torch.zeros(ir1.dim, d2, iro.dim, dtype=dtype)
+        _, ir2 = tp.irreps_in2[ins.i_in2]
+        block = torch.zeros(ir1.dim, ir2.dim, iro.dim, dtype=dtype)
         o = so[ins.i_out].start
         for r, (q, i, j) in enumerate(rows):
             if q == p:
-                k[i, s2[ins.i_in2].start + j] = out[r, o:o + iro.dim]
+                block[i, j] = out[r, o:o + iro.dim]
+        w3j = wigner_3j(ir1.l, ir2.l, iro.l, dtype=dtype)
+        scale = (block * w3j).sum() / (w3j * w3j).sum()
+        if (block - scale * w3j).abs().max() > 1e-6 * block.abs().max():
+            raise ValueError(f"path {p} of the tensor product is not a multiple of the Wigner "
+                             f"3j symbol ({ir1} x {ir2} -> {iro}); use the family's kernels")
+        k = torch.zeros(ir1.dim, d2, iro.dim, dtype=dtype)
+        k[:, s2[ins.i_in2]] = scale * w3j
         tensors.append(k)
     return tensors
 
-
-def _float_dtype(module: torch.nn.Module) -> torch.dtype:
-    for t in list(module.buffers()) + list(module.parameters()):
-        if t.is_floating_point():
-            return t.dtype
-    return torch.get_default_dtype()

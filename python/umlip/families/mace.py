@@ -21,6 +21,10 @@ the next (nothing inside a block is re-implemented but the ZBL pair term):
   neighbours' embeddings, which depend on species only, so it needs no exchange; the later
   interactions read neighbours' features of the layer before and say ``exchange``.
 
+By default each interaction's convolution (e3nn tensor product and scatter-sum) runs on umlip's
+batched kernels through mace-torch's own fused-convolution hook (:class:`MessageSum`); the
+same sums in fewer operations. ``kernels="e3nn"`` keeps mace-torch's modules.
+
 The node energy is thus E0 + [scale *] (pair + sum_k readout_k) [+ shift], as in MACE.forward
 and ScaleShiftMACE.forward, for the chosen head. Contract edge (i, j): node i receives from j
 along r_ij = x_j - x_i; MACE's edge_index has the sender first and vectors
@@ -41,6 +45,7 @@ import torch
 from e3nn.util.jit import compile_mode
 
 from umlip.contract import ExportError, base_metadata, save, self_check
+from umlip.families.batched_tp import UVUConvolution, permute_output_columns
 from umlip.families.layered import LayeredContract, stage_metadata
 from umlip.io import file_sha256
 
@@ -260,10 +265,57 @@ def load(source: str):
     return model
 
 
+#: how the interactions' convolutions run: umlip's batched kernels (the default) or
+#: mace-torch's e3nn ones
+KERNELS = ("batched", "e3nn")
+
+
+@compile_mode("script")
+class MessageSum(torch.nn.Module):
+    """MACE's fused-convolution hook (``conv_fusion``: ``conv_tp(node_feats, edge_attrs,
+    tp_weights, edge_index)`` returns the messages summed onto the receivers) served by
+    :class:`~umlip.families.batched_tp.UVUConvolution`: MACE's edge_index has the sender
+    first."""
+
+    def __init__(self, tp):
+        super().__init__()
+        self.convolution = UVUConvolution(tp, weights_in_group_order=True)
+
+    def forward(self, node_feats: torch.Tensor, edge_attrs: torch.Tensor,
+                tp_weights: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
+        return self.convolution(node_feats, edge_attrs, tp_weights, edge_index[0],
+                                edge_index[1])
+
+
+def use_batched_kernels(model) -> None:
+    """Put every interaction's convolution of ``model`` (in place, in its final dtype) on
+    :class:`MessageSum`: its tensor product and scatter become the batched kernels, its radial
+    network emits the weights in their order. Interaction blocks whose message passing umlip
+    has not checked are refused (export them with ``kernels="e3nn"``)."""
+    from mace.modules.blocks import (RealAgnosticInteractionBlock,
+                                     RealAgnosticResidualInteractionBlock)
+
+    for k, block in enumerate(model.interactions):
+        if type(block) not in (RealAgnosticInteractionBlock,
+                               RealAgnosticResidualInteractionBlock):
+            raise ExportError(f"interaction {k} is a {type(block).__name__}: the batched "
+                              f"kernels cover RealAgnostic(Residual)InteractionBlock only; "
+                              f"export with --kernels e3nn")
+        if hasattr(block, "conv_fusion"):
+            raise ExportError(f"interaction {k} already uses a fused convolution; export with "
+                              f"--kernels e3nn")
+        fused = MessageSum(block.conv_tp)
+        permute_output_columns(list(block.conv_tp_weights.children())[-1].weight,
+                               fused.convolution.weight_order)
+        block.conv_tp = fused
+        block.conv_fusion = True
+
+
 def export(source: str, out: str, dtype: Optional[str] = None, head: Optional[str] = None,
-           name: Optional[str] = None) -> Dict:
-    """Export a mace-torch ``.model`` file to ``out`` in the layered form; returns the
-    metadata. The file is checked against mace-torch's MACECalculator (``self_check``)."""
+           name: Optional[str] = None, kernels: str = "batched") -> Dict:
+    """Export a mace-torch ``.model`` file to ``out`` in the layered form, the convolutions on
+    ``kernels``; returns the metadata. The file is checked against mace-torch's
+    MACECalculator (``self_check``)."""
     import e3nn
     import e3nn.util.jit
     from mace import __version__ as mace_version
@@ -282,7 +334,11 @@ def export(source: str, out: str, dtype: Optional[str] = None, head: Optional[st
         if head not in heads:
             raise ExportError(f"unknown head {head!r}; the model has {heads}")
         head_index = heads.index(head)
+    if kernels not in KERNELS:
+        raise ExportError(f"kernels must be one of {', '.join(KERNELS)}, not {kernels!r}")
     model = model.to(getattr(torch, dtype)).eval()
+    if kernels == "batched":
+        use_batched_kernels(model)
     atomic_numbers = [int(z) for z in model.atomic_numbers.tolist()]
     module = MACELayered(model, head_index).eval()
     stages = stage_metadata(module.stage_names(), module.stage_widths(), module.stage_exchange())
@@ -296,7 +352,7 @@ def export(source: str, out: str, dtype: Optional[str] = None, head: Optional[st
         num_layers=int(model.num_interactions),
         dtype=dtype,
         source={"model_file": os.path.abspath(source), "sha256": file_sha256(source)},
-        options={"head": heads[head_index]} if len(heads) > 1 else {},
+        options={"kernels": kernels, **({"head": heads[head_index]} if len(heads) > 1 else {})},
         stages=stages,
     )
     meta["e3nn_version"] = e3nn.__version__

@@ -1,7 +1,7 @@
 """Worker for ase_calculator.py, run inside a family environment (sevenn or mace-torch plus
-umlip): times UMLIPCalculator (with the family's default kernels and, where they differ, with
-the family's own e3nn kernels) and the family's own calculator in one process, interleaved, on
-the same structures, and prints one JSON line per size."""
+umlip): times UMLIPCalculator on the family's default export, on an export with the other
+kernels (umlip.families.DEFAULT_KERNELS) and the family's own calculator in one process,
+interleaved, on the same structures, and prints one JSON line per size."""
 from __future__ import annotations
 
 import argparse
@@ -31,38 +31,35 @@ def main(argv=None) -> int:
     from umlip.families.calculate import family_calculator
     from umlip.perf._common import bulk_cu, median_ms, rattled
 
-    tmp = tempfile.mkdtemp()
-    files = {}      # the model files timed besides the default one, with their export time
-    if args.family == "sevenn":
-        from umlip.families import export_here
+    from umlip.families import DEFAULT_KERNELS, export_here
 
+    tmp = tempfile.mkdtemp()
+    if args.family == "sevenn":
         source = "7net-0"
         label = "SevenNet-0 (float32)"
-        for kernels in ("batched", "e3nn"):
-            t0 = time.perf_counter()
-            export_here("sevenn", source, f"{tmp}/{kernels}.pt", kernels=kernels)
-            files[kernels] = (f"{tmp}/{kernels}.pt", time.perf_counter() - t0)
-        model_file = files["batched"][0]
     else:
-        from umlip.families import export_here
         from umlip.families.mace import build_small_model
 
         source = build_small_model(f"{tmp}/small.model", elements=(1, 6, 8, 29),
                                    num_interactions=2, hidden="32x0e+32x1o", seed=1)
-        model_file = f"{tmp}/small.pt"
-        t0 = time.perf_counter()
-        export_here("mace", source, model_file)
-        files["e3nn"] = (model_file, time.perf_counter() - t0)
         label = "MACE 2 layers, 32x0e+32x1o, r 5 Å (float64)"
+    files = {}      # kernels -> (model file, seconds to export it with its self-check)
+    for kernels in ("batched", "e3nn"):
+        t0 = time.perf_counter()
+        export_here(args.family, source, f"{tmp}/{kernels}.pt", kernels=kernels)
+        files[kernels] = (f"{tmp}/{kernels}.pt", time.perf_counter() - t0)
+    model_file = files[DEFAULT_KERNELS[args.family]][0]
 
     # each family in its own default precision: SevenNet float32, mace-torch's model float64
     dtype = "float32" if args.family == "sevenn" else "float64"
     ours = UMLIPCalculator(model_file)
-    e3nn = UMLIPCalculator(files["e3nn"][0]) if files["e3nn"][0] != model_file else None
+    other = "e3nn" if DEFAULT_KERNELS[args.family] == "batched" else "batched"
+    second = UMLIPCalculator(files[other][0])
     theirs = family_calculator(args.family, source, dtype)
     exports = {k: {"export_s": round(t, 1), "file_mb": round(os.path.getsize(f) / 2**20, 2)}
                for k, (f, t) in files.items()}
     print(MARK + json.dumps({"label": label, "threads": torch.get_num_threads(),
+                             "kernels": DEFAULT_KERNELS[args.family], "other": other,
                              "exports": exports}), flush=True)
     for n in args.sizes:
         atoms = bulk_cu(n)
@@ -79,8 +76,8 @@ def main(argv=None) -> int:
             a.get_forces()
             return time.perf_counter() - t0
 
-        # interleave: ours, (e3nn,) theirs, ours ... so load changes hit all alike
-        calcs = {"ours": ours, "theirs": theirs, **({"e3nn": e3nn} if e3nn else {})}
+        # interleave: ours, other, theirs, ours ... so load changes hit all alike
+        calcs = {"ours": ours, "other": second, "theirs": theirs}
         times = {k: [] for k in calcs}
         for k, c in calcs.items():
             call(c)
