@@ -98,27 +98,37 @@ def test_first_export_of_a_name_reports_progress(analytic_model, tmp_path, monke
     assert "umlip: exporting toy-0: done in" in err
 
 
-def test_stale_cached_export_is_exported_again(analytic_model, tmp_path, monkeypatch, capfd):
-    """A cached file from an older umlip (an older contract version: e.g. without the layered
-    form) is exported again on resolve(); a current one is reused without exporting."""
-    import shutil
-
+def _model_cache(monkeypatch, tmp_path, name, family, write):
+    """A model cache in tmp_path in which resolve(name) "exports" by calling write(out) (no
+    family environment): returns (the cached file's path, the list of exports made)."""
     import umlip.families
-    from support.model_files import rewrite_metadata
-    from umlip import engine, models
+    from umlip import models
 
     exports = []
 
     def export(family, source, out, **kw):
         exports.append(out)
-        shutil.copy(analytic_model, out)
+        write(out)
 
     monkeypatch.setenv("UMLIP_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setitem(models.KNOWN_MODELS, "toy-0", models.KnownModel("mace", "toy"))
+    monkeypatch.setitem(models.KNOWN_MODELS, name, models.KnownModel(family, "toy"))
     monkeypatch.setattr(umlip.families, "export", export)
     monkeypatch.setattr("umlip.families.envs.importable_here", lambda family: True)
-    cached = models.cached_path("toy-0")
+    cached = models.cached_path(name)
     cached.parent.mkdir(parents=True)
+    return cached, exports
+
+
+def test_stale_cached_export_is_exported_again(analytic_model, tmp_path, monkeypatch, capfd):
+    """A cached file from an older umlip (an older contract version: e.g. without the layered
+    form) is exported again on resolve(); a current one is reused without exporting."""
+    import shutil
+
+    from support.model_files import rewrite_metadata
+    from umlip import engine, models
+
+    cached, exports = _model_cache(monkeypatch, tmp_path, "toy-0", "mace",
+                                   lambda out: shutil.copy(analytic_model, out))
     rewrite_metadata(analytic_model, cached, lambda m: m.update(contract_version="1.1"))
     assert models.file_contract_version(cached) == "1.1"
     assert models.resolve("toy-0") == cached and len(exports) == 1
@@ -133,25 +143,14 @@ def test_cached_export_with_older_kernels_is_exported_again(analytic_model, tmp_
     """A cached SevenNet file made with the family's e3nn kernels (or before kernels were
     recorded) is exported again, so that a model name gets the batched kernels; a file that
     has them is reused."""
-    import umlip.families
     from support.model_files import rewrite_metadata
     from umlip import models
-
-    exports = []
 
     def batched(m):
         m.update(family="sevenn", options={"kernels": "batched"})
 
-    def export(family, source, out, **kw):
-        exports.append(out)
-        rewrite_metadata(analytic_model, out, batched)
-
-    monkeypatch.setenv("UMLIP_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setitem(models.KNOWN_MODELS, "toy-7", models.KnownModel("sevenn", "toy"))
-    monkeypatch.setattr(umlip.families, "export", export)
-    monkeypatch.setattr("umlip.families.envs.importable_here", lambda family: True)
-    cached = models.cached_path("toy-7")
-    cached.parent.mkdir(parents=True)
+    cached, exports = _model_cache(monkeypatch, tmp_path, "toy-7", "sevenn",
+                                   lambda out: rewrite_metadata(analytic_model, out, batched))
     for options in ({}, {"kernels": "e3nn"}):
         rewrite_metadata(analytic_model, cached,
                          lambda m: m.update(family="sevenn", options=options))
