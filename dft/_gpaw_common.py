@@ -53,7 +53,8 @@ def make_calc(settings, txt):
     return GPAW(mode=PW(settings["pw_cutoff_eV"]), xc=settings["xc"],
                 kpts={"size": tuple(settings["kpts"]["size"]),
                       "gamma": settings["kpts"]["gamma"]},
-                occupations=FermiDirac(settings["occupations"]["width_eV"]),
+                occupations=FermiDirac(settings["occupations"]["width_eV"],
+                                       fixmagmom=bool(settings.get("fixmagmom", False))),
                 spinpol=settings["spinpol"], convergence=conv, txt=txt)
 
 
@@ -63,7 +64,11 @@ def _result(atoms, calc, wall, extra=None):
     f = atoms.get_forces()
     d = _meta.record(atoms, energy=e, forces=f)
     d["free_energy"] = float(efree)
-    d["fermi_level"] = float(calc.get_fermi_level())
+    try:
+        d["fermi_level"] = float(calc.get_fermi_level())
+    except ValueError:      # fixed magnetic moment: one Fermi level per spin
+        d["fermi_levels"] = [float(x) if np.isfinite(x) else None
+                             for x in calc.get_fermi_levels()]
     if calc.parameters.get("spinpol"):
         d["magnetic_moment"] = float(calc.get_magnetic_moment())
     fmax = float(np.sqrt((atoms.get_forces() ** 2).sum(1)).max()) if len(atoms) else 0.0

@@ -18,5 +18,6 @@ if [[ $what == gpaw || $what == all ]]; then
   $MPI dft/phonons.py
   $MPI dft/cu_adatom.py
   $MPI dft/h_cu111.py bulk sites conv pairs neb
+  $MPI dft/molecules_paw.py
 fi
 python3 dft/verify.py

@@ -136,3 +136,33 @@ def test_cu2_relativistic_check_repeats_the_committed_curve(data_dir):
     assert abs(nr["De"] - cu2["De_vs_atoms"]) <= 1e-4, (nr["De"], cu2["De_vs_atoms"])
     diff = doc["payload"]["difference_sfx2c1e_minus_nonrelativistic"]
     assert diff["r_eq"] == rel["r_eq"] - nr["r_eq"] and diff["De"] == rel["De"] - nr["De"]
+
+
+def test_paw_check_of_the_molecules_is_consistent_with_its_points(data_dir):
+    """dft/molecules_paw.py (GPAW PAW PBE) measures r_eq and De of the dissociation-curve
+    molecules for comparison with the all-electron curves: its all-electron values must be
+    the committed curves' (else the difference is against something else), its r_eq must be
+    the vertex of the parabola through its own three points and lie inside them (else it is
+    an extrapolation), and its De must follow from its own atom and molecule energies."""
+    import numpy as np
+
+    from umlip.io import read_json
+
+    doc = read_json(data_dir / "molecules_paw.json")
+    assert payload_sha256(doc["payload"]) == doc["sha256"]
+    payload = doc["payload"]
+    curves = load_dft_data("dissociation_curves", data_dir).payload["curves"]
+    assert payload["molecules"], "no molecule computed"
+    for name, mol in payload["molecules"].items():
+        ae = curves[name]
+        assert mol["all_electron"] == {"r_eq": ae["r_eq"], "De": ae["De_vs_atoms"]}
+        c2, c1, c0 = np.polyfit(mol["r"], mol["energy"], 2)
+        assert c2 > 0, name                               # a minimum, not a maximum
+        r_eq = -c1 / (2 * c2)
+        assert abs(r_eq - mol["r_eq"]) <= 1e-9, name
+        assert min(mol["r"]) < r_eq < max(mol["r"]), (name, r_eq, mol["r"])
+        symbols = {"H2": "HH", "N2": "NN", "O2": "OO", "CO": "CO"}[name]
+        atoms = sum(payload["atoms"][s]["energy"] for s in symbols)
+        assert abs(atoms - (c0 - c1 * c1 / (4 * c2)) - mol["De"]) <= 1e-9, name
+        assert mol["r_eq_minus_all_electron"] == mol["r_eq"] - ae["r_eq"]
+        assert mol["De_minus_all_electron"] == mol["De"] - ae["De_vs_atoms"]

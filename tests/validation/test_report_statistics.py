@@ -98,8 +98,12 @@ def test_deviation_within_the_dft_uncertainty_is_marked():
 def test_packaged_references_give_their_own_spread(data_dir):
     u = reference_uncertainties(data_dir)
     assert u["Eads_fcc"].value == pytest.approx(0.0330, abs=1e-4)   # -0.243 vs -0.276
-    assert u["diss_De_H2"].value == pytest.approx(0.0035, abs=1e-4)  # QZVP vs TZVP
+    assert u["diss_De_H2"].value == pytest.approx(0.0037, abs=1e-4)  # PAW vs AE > QZVP vs TZVP
     assert u["ph_Cu_max"].value == pytest.approx(0.109, abs=1e-3)    # Γ acoustic residual
+    # the molecules' level difference, where larger than the basis check: N2 De PAW - AE
+    assert u["diss_De_N2"].value == pytest.approx(0.0273, abs=1e-4)
+    assert "PAW" in u["diss_De_N2"].source and "def2-qzvp" in u["diss_De_N2"].source
+    assert u["diss_req_CO"].value == pytest.approx(0.0018, abs=1e-4)
 
 
 def _md(label, counts, n=20, ratios=()):

@@ -27,7 +27,7 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 from umlip.io import payload_sha256
 
 SCHEMA = "umlip-dft-reference/1"
-DFT_DATA_NAMES = ("dissociation_curves", "h_cu111", "cu_adatom", "phonons")
+DFT_DATA_NAMES = ("dissociation_curves", "h_cu111", "cu_adatom", "phonons", "molecules_paw")
 
 #: keys every file carries at the top level and in its metadata
 REQUIRED_TOP = ("schema", "task", "metadata", "payload", "sha256")
