@@ -16,9 +16,11 @@ output dimension d (a "group" of P paths):
     out[i] += m[e], e into i          one index_add
 
 then puts the per-node sums into e3nn's output layout (a copy of N rows, not E). The path
-tensors are read off the ``TensorProduct`` itself on unit inputs, so they carry its
-coefficients and path weights exactly, whatever the e3nn version's conventions; tests compare
-the two. The module is plain TorchScript (no e3nn code at run time).
+tensors are read off the ``TensorProduct`` itself on unit inputs, so they carry its path
+weights and normalisation whatever the e3nn version's conventions, and are then set to that
+scale times e3nn's float64 Wigner 3j symbol (exact equivariance in float64 even when the
+module was built in float32); tests compare the two. The module is plain TorchScript (no e3nn
+code at run time).
 """
 from __future__ import annotations
 
@@ -72,8 +74,7 @@ class UVUConvolution(torch.nn.Module):
     own column order, or in :attr:`weight_order` when ``weights_in_group_order`` is set (a
     caller that permutes its radial network's last layer once saves a gather per call).
 
-    Build it from the tensor product as it will run (its final dtype): the path tensors are
-    measured on it.
+    The path tensors are kept in float64 and cast to the input's dtype and device per call.
     """
 
     def __init__(self, tp, weights_in_group_order: bool = False):

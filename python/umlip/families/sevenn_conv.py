@@ -1,6 +1,7 @@
 """SevenNet's interaction convolution on :class:`~umlip.families.batched_tp.UVUConvolution`:
 the same numbers as sevenn's ``IrrepsConvolution`` (its e3nn tensor product, gather and
-scatter) in a few batched tensor operations, about twice as fast on CPU."""
+scatter) in a few batched tensor operations, 1.3-3x faster on 2 CPU threads
+(docs/benchmarks.md)."""
 from __future__ import annotations
 
 import copy
@@ -42,8 +43,7 @@ class BatchedConvolution(torch.nn.Module):
 
 def replace_convolutions(module: torch.nn.Module) -> int:
     """Replace every sevenn ``IrrepsConvolution`` inside ``module`` (in place) by a
-    :class:`BatchedConvolution`; returns how many were replaced. Call it on the model in its
-    final dtype: the path tensors are read off the tensor products as they are then."""
+    :class:`BatchedConvolution`; returns how many were replaced."""
     from sevenn.nn.convolution import IrrepsConvolution
 
     count = 0
