@@ -19,6 +19,7 @@ def test_info_and_models(mace_model):
     assert p.returncode == 0, p.stderr
     assert "elements:    H C O Cu" in p.stdout and "verified" in p.stdout
     assert "self-check:  vs mace-torch" in p.stdout
+    assert "kernels:     batched (convolutions on umlip's batched kernels)" in p.stdout
     p = umlip("models")
     assert p.returncode == 0 and "7net-0" in p.stdout and "7net-mf-0:pbe" in p.stdout
 

@@ -96,6 +96,9 @@ def _cmd_info(args) -> int:
     print(f"cutoff:      {m.cutoff} Å x {m.num_layers} layers "
           f"(interaction range {m.cutoff * m.num_layers} Å)")
     print(f"dtype:       {m.file_dtype} (verified: {', '.join(m.dtypes)})")
+    kernels = (meta.get("options") or {}).get("kernels", "e3nn")
+    what = "umlip's batched kernels" if kernels == "batched" else "the family's own modules"
+    print(f"kernels:     {kernels} (convolutions on {what})")
     if meta.get("self_check"):
         sc = meta["self_check"]
         print(f"self-check:  vs {sc['reference']} in {sc['dtype']}: max |dE| "
