@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -133,13 +132,13 @@ def test_stale_cached_export_is_exported_again(analytic_model, tmp_path, monkeyp
     assert models.file_contract_version(cached) == "1.1"
     assert models.resolve("toy-0") == cached and len(exports) == 1
     assert models.file_contract_version(cached) == engine.CONTRACT_VERSION
-    assert "contract version 1.1, now " in capfd.readouterr().err
+    assert "states contract version 1.1, this umlip writes" in capfd.readouterr().err
     models.resolve("toy-0")
     assert len(exports) == 1
 
 
 def test_cached_export_with_older_kernels_is_exported_again(analytic_model, tmp_path,
-                                                            monkeypatch):
+                                                            monkeypatch, capfd):
     """A cached SevenNet file made with the family's e3nn kernels (or before kernels were
     recorded) is exported again, so that a model name gets the batched kernels; a file that
     has them is reused."""
@@ -155,7 +154,8 @@ def test_cached_export_with_older_kernels_is_exported_again(analytic_model, tmp_
         rewrite_metadata(analytic_model, cached,
                          lambda m: m.update(family="sevenn", options=options))
         n = len(exports)
-        assert models.resolve("toy-7", progress=False) == cached and len(exports) == n + 1
+        assert models.resolve("toy-7") == cached and len(exports) == n + 1
+    assert "has the e3nn kernels, this umlip's default is batched" in capfd.readouterr().err
     models.resolve("toy-7", progress=False)
     assert len(exports) == 2
 

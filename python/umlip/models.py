@@ -93,20 +93,29 @@ def file_contract_version(path: PathLike) -> Optional[str]:
         return None
 
 
-def _cached_file_is_current(path: Path) -> bool:
-    """A cached export is reused only if it is what the current exporter writes by default:
-    the contract version this engine implements (a file from an older umlip lacks e.g. the
-    layered form that ``ghost layer`` needs) and the family's default kernels (a file made
-    before the batched kernels existed runs at the old speed). Otherwise it is exported
-    again."""
+def _why_cached_file_is_stale(path: Path) -> Optional[str]:
+    """Why a cached export must be made again, or None to reuse it. It is reused only if it is
+    what the current exporter writes by default: the contract version this engine implements
+    (a file from an older umlip lacks e.g. the layered form that ``ghost layer`` needs) and the
+    family's default kernels (a file made before the batched kernels runs at the old
+    speed)."""
     from umlip.families import DEFAULT_KERNELS
 
-    meta = _file_metadata(path) if path.is_file() else None
-    if not isinstance(meta, dict) or str(meta.get("contract_version")) != \
-            _engine_contract_version():
-        return False
+    if not path.is_file():
+        return "on first use"
+    meta = _file_metadata(path)
+    if not isinstance(meta, dict):
+        return "again: the cached file is unreadable"
+    version = str(meta.get("contract_version"))
+    if version != _engine_contract_version():
+        return (f"again: the cached file states contract version {version}, this umlip "
+                f"writes {_engine_contract_version()}")
     kernels = (meta.get("options") or {}).get("kernels", "e3nn")
-    return kernels == DEFAULT_KERNELS.get(str(meta.get("family")), "e3nn")
+    default = DEFAULT_KERNELS.get(str(meta.get("family")), "e3nn")
+    if kernels != default:
+        return f"again: the cached file has the {kernels} kernels, this umlip's default is " \
+               f"{default}"
+    return None
 
 
 def _engine_contract_version() -> str:
@@ -197,7 +206,7 @@ def resolve(model: PathLike, progress: bool = True) -> Path:
             f"{str(model)!r} is neither a model file nor a known model name; known names: "
             f"{', '.join(KNOWN_MODELS)} (other models: export them with `umlip export`)")
     out = cached_path(key)
-    if _cached_file_is_current(out):
+    if _why_cached_file_is_stale(out) is None:
         return out
     from umlip.families import export
     from umlip.families.envs import family_python, importable_here
@@ -216,10 +225,8 @@ def resolve(model: PathLike, progress: bool = True) -> Path:
                             f"directory") from None
     with lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not _cached_file_is_current(out):
-            why = ("again: the cached file is not what this umlip writes (contract version "
-                   f"{file_contract_version(out)}, now {_engine_contract_version()}; or older "
-                   "kernels)" if out.is_file() else "on first use")
+        why = _why_cached_file_is_stale(out)
+        if why is not None:
             with step(f"exporting {model} ({km.family}) into the model cache {out} {why}",
                       expected=EXPORT_SECONDS, enabled=progress, label=f"exporting {model}"):
                 export(km.family, km.source, str(out), name=key, **km.options)
