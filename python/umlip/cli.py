@@ -140,6 +140,8 @@ def _version() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from umlip.families import KERNELS
+
     p = argparse.ArgumentParser(prog="umlip", description="umlip: uMLIPs in LAMMPS and ASE",
                                 formatter_class=HelpFormatter)
     p.add_argument("--version", action="version", version=_version(),
@@ -160,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--modal", help="fidelity of a SevenNet multi-fidelity model (e.g. PBE)")
     e.add_argument("--head", help="head of a multi-head MACE model")
     e.add_argument("--name", help="name recorded in the metadata")
-    e.add_argument("--kernels", choices=["batched", "e3nn"],
+    e.add_argument("--kernels", choices=list(KERNELS),
                    help="batched (default): umlip's re-expression of the convolutions (same "
                         "numbers, faster); e3nn: the family's own modules")
     e.set_defaults(func=_cmd_export)

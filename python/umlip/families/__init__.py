@@ -25,6 +25,9 @@ FAMILIES = tuple(FAMILY_PACKAGES)
 #: modules; "batched": umlip's re-expression of its convolutions, umlip.families.batched_tp)
 DEFAULT_KERNELS = {"sevenn": "batched", "mace": "batched"}
 
+#: every kernels choice an exporter accepts
+KERNELS = ("batched", "e3nn")
+
 
 def export(family: str, source: str, out: str, *, dtype: Optional[str] = None,
            modal: Optional[str] = None, head: Optional[str] = None,
@@ -40,8 +43,8 @@ def export(family: str, source: str, out: str, *, dtype: Optional[str] = None,
         raise ValueError("--modal applies to SevenNet multi-fidelity models only")
     if head is not None and family != "mace":
         raise ValueError("--head applies to multi-head MACE models only")
-    if kernels is not None and kernels not in ("batched", "e3nn"):
-        raise ValueError(f"kernels must be batched or e3nn, not {kernels!r}")
+    if kernels is not None and kernels not in KERNELS:
+        raise ValueError(f"kernels must be one of {', '.join(KERNELS)}, not {kernels!r}")
     if importable_here(family):
         export_here(family, source, out, dtype=dtype, modal=modal, head=head, name=name,
                     kernels=kernels)

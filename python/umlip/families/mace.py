@@ -45,6 +45,7 @@ import torch
 from e3nn.util.jit import compile_mode
 
 from umlip.contract import ExportError, base_metadata, save, self_check
+from umlip.families import KERNELS
 from umlip.families.batched_tp import UVUConvolution, permute_output_columns
 from umlip.families.layered import LayeredContract, stage_metadata
 from umlip.io import file_sha256
@@ -263,11 +264,6 @@ def load(source: str):
                           f"for num_interactions = {n}; umlip knows one readout per layer or "
                           f"one after the last")
     return model
-
-
-#: how the interactions' convolutions run: umlip's batched kernels (the default) or
-#: mace-torch's e3nn ones
-KERNELS = ("batched", "e3nn")
 
 
 @compile_mode("script")

@@ -42,6 +42,7 @@ import torch
 from e3nn.util.jit import compile_mode
 
 from umlip.contract import ExportError, base_metadata, save, self_check
+from umlip.families import KERNELS
 from umlip.families.layered import LayeredContract, stage_metadata
 from umlip.families.sevenn_conv import replace_convolutions
 from umlip.io import file_sha256
@@ -54,9 +55,6 @@ SHIPPED = {
     "7net-l3i5": "7net-l3i5",
     "7net-mf-0": "7net-mf-0",
 }
-
-#: how the convolutions run: umlip's batched kernels (the default) or sevenn's e3nn ones
-KERNELS = ("batched", "e3nn")
 
 #: the modules of sevenn's output block, in order
 _READOUT = ("reduce_input_to_hidden", "reduce_hidden_to_energy", "rescale_atomic_energy")
