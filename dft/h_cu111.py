@@ -3,7 +3,7 @@
 
 Run from the repository root (Debian python3 with GPAW 22.8, 2 MPI ranks):
     PYTHONPATH=python:dft nice -n 19 mpiexec --allow-run-as-root -n 2 gpaw python dft/h_cu111.py [stage ...]
-stages (default: all, in this order): bulk sites conv neb
+stages (default: all, in this order): bulk sites conv pairs neb bridge
 Every calculation is cached in $UMLIP_DFT_SCRATCH/h_cu111 (default
 <repo>/.cache/dft-scratch/h_cu111); re-running is cheap and resumes interrupted work.
 The JSON is rewritten after every stage with whatever is available.
@@ -22,6 +22,7 @@ from ase.parallel import world, barrier, parprint
 import _gpaw_common as G
 import _meta
 from umlip.io import atoms_from_record, read_json
+from umlip.validation.structures import BRIDGE_PAIR, with_h2_far, with_h_pair
 from umlip.validation.systems import (H2_BOX, H2_FAR_HEIGHT, H2_START_BOND, H_PAIR_HEIGHT,
                                       H_SITE_HEIGHT, SLAB_FIXED_LAYERS, SLAB_SIZE, SLAB_VACUUM)
 
@@ -77,7 +78,7 @@ def seed_cache_from_committed():
     def eos_points(block, settings, tag):
         for pt in block["points"]:
             at = bulk("Cu", "fcc", a=pt["a"])
-            r = _meta.atoms_to_dict(at, energy=pt["energy"], extra={"relaxed": False})
+            r = _meta.record(at, energy=pt["energy"], extra={"relaxed": False})
             G.seed(SCR, f"bulk_{tag}_a{pt['a']:.4f}", r, settings, src)
 
     b = p.get("bulk_cu")
@@ -115,9 +116,15 @@ def seed_cache_from_committed():
                src)
     # an unfinished NEB: its partial record (the file run_neb writes every few steps) lets a
     # cache-only rebuild keep it, and stage_neb starts the path from its images
-    nb = p.get("neb")
-    if nb and nb.get("status", "").startswith("IN PROGRESS"):
-        G.seed(SCR, "neb_partial", nb, S_NEB, src)
+    # and a finished one is its result, so that a rerun does not start it again
+    br = p.get("bridge_route", {})
+    G.seed(SCR, "2H_" + BRIDGE_PAIR.replace("+", "_"), br.get("dissociated_state"), S_SLAB, src)
+    G.seed(SCR, "H2_far_bridge", br.get("H2_far"), S_SLAB, src)
+    for key, nb in (("neb", p.get("neb")), ("neb_bridge", br.get("neb"))):
+        if nb and nb.get("status", "").startswith("IN PROGRESS"):
+            G.seed(SCR, key + "_partial", nb, S_NEB, src)
+        elif nb and nb.get("optimizer_converged"):
+            G.seed(SCR, key + "_result", nb, S_NEB, src)
 
 
 # ----------------------------------------------------------------- bulk
@@ -303,19 +310,17 @@ def refine_path(records, n):
     return imgs, how
 
 
-def stage_neb(a0, sites_reduced, mol, on_chunk=None):
-    best = sites_reduced["dissociated_state"]
-    ini_r = sites_reduced["H2_far"]
-    fin_r = sites_reduced["dissociated_candidates"][best]
-    fixed = [int(i) for i in sites_reduced["clean_slab"]["fixed_atoms"]]
+def resume_start(key):
+    """How the NEB ``key`` starts: (moving images or None for IDPP / the trajectory, label,
+    optimizer steps spent before). Without a trajectory in the scratch folder but with a
+    partial record (seeded from the committed file, or left by a run whose trajectory was
+    lost) the path continues from its images instead of a new IDPP path; ``<key>_start.json``
+    remembers that start, so a later restart from the new trajectory still counts the steps
+    spent before it."""
     mid, label, prior = None, None, 0
-    # no trajectory here but a partial record (seeded from the committed file, or left by a
-    # run whose trajectory was lost): continue from its path instead of a new IDPP path.
-    # neb_start.json remembers that start, so a later restart from the new trajectory
-    # still counts the steps spent before it.
-    start_f = os.path.join(SCR, "neb_start.json")
-    part = read_json(os.path.join(SCR, "neb_partial.json"), None)
-    if G.has_trajectory(os.path.join(SCR, "neb.traj")):
+    start_f = os.path.join(SCR, key + "_start.json")
+    part = read_json(os.path.join(SCR, key + "_partial.json"), None)
+    if G.has_trajectory(os.path.join(SCR, key + ".traj")):
         start = read_json(start_f, None)
         if start is not None:   # the trajectory wins; keep how it started and its steps
             label, prior = start["label"], start["prior_steps"]
@@ -329,14 +334,28 @@ def stage_neb(a0, sites_reduced, mol, on_chunk=None):
                  f"{part['max_neb_force_final']:.3f} eV/A){how}, FIRE restarted from rest")
         if world.rank == 0:
             _meta.save_json(start_f, {"label": label, "prior_steps": prior})
+    return mid, label, prior
+
+
+def path_geometry(res, n_cu):
+    """H-H distance and H2 centre height above the top Cu layer of every NEB image [A]."""
+    for d in res["images"]:
+        p = np.array(d["positions"])
+        d["H_H_distance"] = float(np.linalg.norm(p[-1] - p[-2]))
+        d["H2_center_height_above_top_layer"] = float(p[-2:, 2].mean() - p[:n_cu, 2].max())
+
+
+def stage_neb(a0, sites_reduced, mol, on_chunk=None):
+    best = sites_reduced["dissociated_state"]
+    ini_r = sites_reduced["H2_far"]
+    fin_r = sites_reduced["dissociated_candidates"][best]
+    fixed = [int(i) for i in sites_reduced["clean_slab"]["fixed_atoms"]]
+    mid, label, prior = resume_start("neb")
     res = G.run_neb(SCR, "neb", atoms_from_record(ini_r), atoms_from_record(fin_r), NEB_NIMAGES,
                     S_NEB, NEB_FMAX, ini_r["energy"], ini_r["forces"], fin_r["energy"],
                     fin_r["forces"], fixed, on_chunk=on_chunk, mid_images=mid,
                     mid_label=label, prior_steps=prior)
-    for d in res["images"]:
-        p = np.array(d["positions"])
-        d["H_H_distance"] = float(np.linalg.norm(p[-1] - p[-2]))
-        d["H2_center_height_above_top_layer"] = float(p[-2:, 2].mean() - p[:-2, 2].max())
+    path_geometry(res, len(fin_r["numbers"]) - 2)
     res["settings_note"] = ("same settings as all slab data: "
                             f"{LAYERS} Cu layers (bottom two fixed), k {K_SLAB} Gamma-centred")
     res["initial_state"] = "H2_far (H z fixed during its relaxation, free in the NEB)"
@@ -344,6 +363,58 @@ def stage_neb(a0, sites_reduced, mol, on_chunk=None):
     res["barrier_vs_gas_H2"] = float(max(d["energy"] for d in res["images"])
                                      - sites_reduced["clean_slab"]["energy"] - mol["energy"])
     return res
+
+
+def stage_bridge(sites_reduced, mol, report):
+    """The bridge-to-hollow route, the lowest PBE route of H2 dissociation on Cu(111) in the
+    literature: the 2H pair relaxed from the fcc and hcp hollows on both sides of one bridge
+    (structures.BRIDGE_PAIR), H2 parallel to the surface above that bridge with its axis
+    across the Cu-Cu bond (H z fixed while relaxing, as H2_far), and the CI-NEB between them
+    (IDPP start, same images, force target and settings as the top-site NEB).
+    ``report(route)`` gets the route so far after the endpoints and every few NEB steps."""
+    clean = atoms_from_record(sites_reduced["clean_slab"])
+    out = {"pair_start": f"{BRIDGE_PAIR}: H at {H_PAIR_HEIGHT} A above the fcc and the hcp "
+                         "hollow next to the bridge at a1/2 (1.49 A apart)"}
+    start = with_h_pair(clean, BRIDGE_PAIR)
+    fin = G.cached(SCR, "2H_" + BRIDGE_PAIR.replace("+", "_"), start, S_SLAB, relax=True,
+                   fmax=FMAX)
+    p = np.array(fin["positions"])
+    fin = dict(fin, pair=BRIDGE_PAIR, H_H_distance=float(np.linalg.norm(p[-1] - p[-2])),
+               energy_vs_clean_plus_H2=fin["energy"] - sites_reduced["clean_slab"]["energy"]
+               - mol["energy"])
+    out["dissociated_state"] = fin
+    log("2H", BRIDGE_PAIR, fin["energy_vs_clean_plus_H2"], "H-H", fin["H_H_distance"])
+    far_start = with_h2_far(clean, start, mol["bond_length"])
+    far = G.cached(SCR, "H2_far_bridge", far_start, S_SLAB, relax=True, fmax=FMAX)
+    far = dict(far, height_above_top_layer_initial=H2_FAR_HEIGHT,
+               energy_vs_clean_plus_H2=far["energy"] - sites_reduced["clean_slab"]["energy"]
+               - mol["energy"],
+               note="H2 parallel to the surface above the bridge between the pair's start "
+                    "sites, axis along the pair (across the Cu-Cu bond); H z fixed, H x/y "
+                    "and the Cu atoms not in FixAtoms relaxed")
+    out["H2_far"] = far
+    log("H2 far above the bridge", far["energy_vs_clean_plus_H2"])
+    fixed = [int(i) for i in sites_reduced["clean_slab"]["fixed_atoms"]]
+
+    def partial(nbp):
+        report(dict(out, neb=dict(nbp, status="IN PROGRESS / not converged (partial path)")))
+    last = read_json(os.path.join(SCR, "neb_bridge_partial.json"), None)
+    if last is not None:
+        partial(last)      # the file keeps the last partial path while the NEB runs
+    else:
+        report(out)
+    mid, label, prior = resume_start("neb_bridge")
+    res = G.run_neb(SCR, "neb_bridge", atoms_from_record(far), atoms_from_record(fin),
+                    NEB_NIMAGES, S_NEB, NEB_FMAX, far["energy"], far["forces"],
+                    fin["energy"], fin["forces"], fixed, on_chunk=partial, mid_images=mid,
+                    mid_label=label, prior_steps=prior)
+    path_geometry(res, len(clean))
+    res["initial_state"] = "H2_far above the bridge (H z fixed during its relaxation)"
+    res["final_state"] = BRIDGE_PAIR
+    res["barrier_vs_gas_H2"] = float(max(d["energy"] for d in res["images"])
+                                     - sites_reduced["clean_slab"]["energy"] - mol["energy"])
+    out["neb"] = res
+    return out
 
 
 # ----------------------------------------------------------------- main
@@ -355,9 +426,9 @@ def main(stages):
                "adsorption_energy_definition": "E(slab+H) - E(slab) - 1/2 E(H2)",
                "random_seeds": "none used (deterministic)"}
     payload["gpaw_setups"] = _meta.gpaw_setup_info(["Cu", "H"])
-    stages = G.StageTimes(SCR)
-    note_time = stages.note
-    write_output = G.output_writer(TASK, payload, __file__, SCR, stages, T0, seeded_cache=True)
+    times = G.StageTimes(SCR)
+    note_time = times.note
+    write_output = G.output_writer(TASK, payload, __file__, SCR, times, T0, seeded_cache=True)
 
     def timed(name, fn, *a):
         t = time.time()
@@ -428,7 +499,7 @@ def main(stages):
             payload["convergence_check"] = cc
             note_time("conv", t)
             write()
-        if "pairs" in stages or "neb" in stages:
+        if "pairs" in stages or "neb" in stages or "bridge" in stages:
             t = time.time()
             sr = stage_sites(a0, "", LAYERS, S_SLAB, mol, FMAX, True)
             payload["slab"] = sr
@@ -458,6 +529,20 @@ def main(stages):
                 payload["dissociation_barrier_vs_gas_H2"] = nb["barrier_vs_gas_H2"]
             note_time("neb", t)
             write()
+        if "bridge" in stages:
+            t = time.time()
+
+            def report_bridge(route):
+                payload["bridge_route"] = route
+                write()
+            br = stage_bridge(sr, mol, report_bridge)
+            nb = br["neb"]
+            if nb.get("status"):   # a partial path (cache-only rebuild): no barrier claimed
+                payload["dissociation_barrier_bridge_status"] = nb["status"]
+            else:
+                payload["dissociation_barrier_bridge_vs_gas_H2"] = nb["barrier_vs_gas_H2"]
+            note_time("bridge", t)
+            write()
     except G.NotCached as exc:
         log("stopping: not computed yet (cache-only mode):", exc)
         payload["incomplete"] = f"not computed yet: {exc}"
@@ -467,5 +552,5 @@ def main(stages):
 
 
 if __name__ == "__main__":
-    st = sys.argv[1:] or ["bulk", "sites", "conv", "pairs", "neb"]
+    st = sys.argv[1:] or ["bulk", "sites", "conv", "pairs", "neb", "bridge"]
     main(st)

@@ -93,8 +93,9 @@ def h_cu111_payload(calc, a0: float, with_neb: bool = True, neb_partial: bool = 
     """The h_cu111 recipe's workflow with ``calc`` as "DFT" (relaxations to fmax 0.005)."""
     from umlip.validation.optimize import neb_path, relax, single_point
     from umlip.io import atoms_from_record
-    from umlip.validation.structures import (atom_in_box, cu111_slab, fixed_indices, h2_in_box,
-                                             with_adsorbate, with_h2_far, with_h_pair)
+    from umlip.validation.structures import (BRIDGE_PAIR, atom_in_box, cu111_slab,
+                                             fixed_indices, h2_in_box, with_adsorbate,
+                                             with_h2_far, with_h_pair)
 
     f = 0.01
     h2 = record(relax(h2_in_box(), calc, fmax=f / 5))
@@ -135,6 +136,16 @@ def h_cu111_payload(calc, a0: float, with_neb: bool = True, neb_partial: bool = 
         if neb_partial:
             nb["status"] = "IN PROGRESS / not converged (partial path)"
         payload["neb"] = nb
+        # the bridge-to-hollow route, as the recipe's bridge stage builds it
+        start = with_h_pair(atoms_from_record(clean), BRIDGE_PAIR)
+        pair = record(relax(start, calc, fmax=f))
+        far_b = record(relax(with_h2_far(atoms_from_record(clean), start, h2["bond_length"]),
+                             calc, fmax=f))
+        nb = neb_path(atoms_from_record(far_b), atoms_from_record(pair), calc, n_images=5,
+                      fmax=0.05, steps=300, fixed=fixed_indices(atoms_from_record(clean)))
+        nb = {k: v for k, v in nb.items() if k not in ("fit_path", "fit_energies_rel", "path")}
+        nb["settings"] = FAKE_GPAW
+        payload["bridge_route"] = {"dissociated_state": pair, "H2_far": far_b, "neb": nb}
     return payload
 
 

@@ -245,3 +245,38 @@ def test_a_stopped_run_still_claims_its_folder(tmp_path):
     other = dict(info, content_hash="sha256:bbbb")
     with pytest.raises(ValueError, match="holds results of another calculator"):
         run_benchmark(None, other, [], tmp_path)
+
+
+def test_a_reexport_of_the_same_checkpoint_continues_its_folder(tmp_path):
+    """Another content hash is another calculator, unless both files are exports of one
+    family checkpoint (same source sha256, or a shipped name at the same family version):
+    then the folder continues, its earlier tasks name the file that computed them."""
+    from umlip.io import read_json
+    from umlip.validation.runner import run_benchmark, same_checkpoint
+
+    info = {"label": "m", "class": "umlip.calculator.UMLIPCalculator", "name": "mine",
+            "family": "sevenn", "family_version": "0.13.0", "dtype": "float64",
+            "content_hash": "sha256:aaaa", "source_sha256": "c1"}
+    root = run_benchmark(None, info, [], tmp_path)
+    manifest = read_json(root / "manifest.json")
+    manifest["tasks"]["phonons"] = {"status": "done"}
+    (root / "manifest.json").write_text(__import__("json").dumps(manifest))
+    other_weights = dict(info, content_hash="sha256:bbbb", source_sha256="c2")
+    with pytest.raises(ValueError, match="holds results of another calculator"):
+        run_benchmark(None, other_weights, [], tmp_path)
+    with pytest.raises(ValueError, match="holds results of another calculator"):
+        run_benchmark(None, dict(info, content_hash="sha256:bbbb", dtype="float32"), [],
+                      tmp_path)
+    run_benchmark(None, dict(info, content_hash="sha256:bbbb"), [], tmp_path)
+    manifest = read_json(root / "manifest.json")
+    assert manifest["calculator"]["content_hash"] == "sha256:bbbb"
+    assert manifest["earlier_calculators"][0]["content_hash"] == "sha256:aaaa"
+    assert manifest["tasks"]["phonons"]["content_hash"] == "sha256:aaaa"
+    # a description written before source hashes were recorded: only a shipped name counts
+    old = {k: v for k, v in info.items() if k != "source_sha256"}
+    assert same_checkpoint(old, dict(info, content_hash="sha256:bbbb")) is None
+    shipped = dict(old, name="7net-0")
+    assert "shipped model 7net-0" in same_checkpoint(
+        shipped, dict(shipped, content_hash="sha256:bbbb", source_sha256="c1"))
+    assert same_checkpoint(shipped, dict(shipped, content_hash="sha256:bbbb",
+                                         family_version="0.14.0")) is None

@@ -103,6 +103,14 @@ def test_partial_neb_is_flagged(tmp_path):
     ref = load_dft_data("h_cu111", tmp_path)
     assert ref.partial == ["neb"] and not ref.is_final("neb") and ref.has("neb")
     assert "slab.H_sites.fcc" in ref.missing
+    # a section deeper in the payload (the bridge route's NEB) is flagged by its dotted path
+    payload["neb"].pop("status")
+    payload["bridge_route"] = {"H2_far": geo, "dissociated_state": geo,
+                               "neb": dict(payload["neb"], status="IN PROGRESS (partial)")}
+    write_ref(tmp_path, "h_cu111", payload)
+    ref = load_dft_data("h_cu111", tmp_path)
+    assert ref.partial == ["bridge_route.neb"] and ref.is_final("neb")
+    assert ref.has("bridge_route.H2_far") and not ref.is_final("bridge_route.neb")
 
 
 def test_convergence_note_states_the_tight_settings_check():

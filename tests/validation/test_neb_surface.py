@@ -69,9 +69,48 @@ def test_h2_cu111_equals_reference_made_with_same_calculator(emt_refs):
     assert n["model"]["barrier_vs_gas"] == pytest.approx(n["dft"]["barrier_vs_gas"], abs=0.02)
     assert n["model_at_dft_images"]["barrier_vs_gas"] == pytest.approx(
         n["dft"]["barrier_vs_gas"], abs=1e-9)
+    b = res.bridge
+    assert b["pair"]["at_dft"] == pytest.approx(b["pair"]["dft"], abs=1e-9)
+    assert b["pair"]["relaxed"] == pytest.approx(b["pair"]["dft"], abs=2e-3)
+    assert b["neb"]["model"]["barrier_vs_gas"] == pytest.approx(
+        b["neb"]["dft"]["barrier_vs_gas"], abs=0.02)
+    assert b["neb"]["model_at_dft_images"]["barrier_vs_gas"] == pytest.approx(
+        b["neb"]["dft"]["barrier_vs_gas"], abs=1e-9)
     keys = {m.key for m in res.summary() if m.reference is not None}
-    assert {"Eads_fcc", "Eads_hcp", "Eads_ontop", "E_2H", "h2_barrier_gas"} <= keys
+    assert {"Eads_fcc", "Eads_hcp", "Eads_ontop", "E_2H", "h2_barrier_gas", "E_2H_bridge",
+            "h2_barrier_bridge_gas", "h2_barrier_bridge_dftpath"} <= keys
     assert len(t.plot(emt_refs / "plots")) == 2
+
+
+def test_bridge_pair_straddles_one_bridge():
+    """The bridge route's pair: an fcc hollow (above a third-layer atom) and an hcp hollow
+    (above a second-layer atom), a0 / sqrt(6) apart, their midpoint on the bridge between
+    two top-layer atoms."""
+    from umlip.validation.structures import BRIDGE_PAIR, cu111_slab, pair_site_positions
+
+    a0 = 3.6423
+    slab = cu111_slab(a0)
+    p1, p2 = (np.asarray(p)[:2] for p in pair_site_positions(slab)[BRIDGE_PAIR])
+    assert np.linalg.norm(p2 - p1) == pytest.approx(a0 / np.sqrt(6), abs=1e-9)
+    z = slab.positions[:, 2]
+    layers = sorted(set(np.round(z, 3)), reverse=True)          # top first
+
+    def xy_of(layer):
+        return slab.positions[np.isclose(z, layers[layer], atol=1e-3)][:, :2]
+
+    def on(xy, p):            # p coincides with an atom of the layer (periodic in-plane)
+        cell = slab.cell[:2, :2]
+        frac = np.linalg.solve(cell.T, (xy - p).T).T
+        d = (frac - np.round(frac)) @ cell
+        return bool(np.any(np.linalg.norm(d, axis=1) < 1e-6))
+
+    top = xy_of(0)
+    mid = (p1 + p2) / 2
+    bridges = [(a + b) / 2 for a in top for b in top
+               if 0 < np.linalg.norm(a - b) < a0 / np.sqrt(2) + 1e-6]
+    assert any(on(np.array([m]), mid) for m in bridges)
+    assert on(xy_of(2), p1) and not on(xy_of(1), p1)                  # fcc
+    assert on(xy_of(1), p2) and not on(xy_of(2), p2)                  # hcp
 
 
 def test_adatom_equals_reference_made_with_same_calculator(emt_refs):

@@ -7,6 +7,7 @@ file (path + content hash for umlip models).
 from __future__ import annotations
 
 import importlib
+import json
 import re
 from pathlib import Path
 from typing import Any, Callable, Dict, Optional, Tuple
@@ -72,6 +73,9 @@ def describe(calc: Calculator, label: Optional[str] = None) -> Dict[str, Any]:
             val = getattr(m, key, None)
             if val is not None:
                 info[key] = val if isinstance(val, (int, float)) else str(val)
+        source = json.loads(getattr(m, "metadata_json", "{}") or "{}").get("source") or {}
+        if source.get("sha256"):
+            info["source_sha256"] = source["sha256"]    # the family checkpoint it came from
     return info
 
 

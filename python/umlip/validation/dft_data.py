@@ -50,7 +50,8 @@ OPTIONAL_PAYLOAD: Dict[str, Tuple[str, ...]] = {
     "dissociation_curves": tuple(f"curves.{m}" for m in
                                  ("H2", "O2", "N2", "CO", "Cu2", "H2O_OH", "CH4_CH")),
     "h_cu111": ("slab.clean_slab", "slab.H_sites.fcc", "slab.H_sites.hcp", "slab.H_sites.ontop",
-                "slab.dissociated_candidates", "slab.H2_far", "neb", "convergence_check"),
+                "slab.dissociated_candidates", "slab.H2_far", "neb", "convergence_check",
+                "bridge_route.neb"),
     "cu_adatom": ("adatom_bridge_constrained", "neb_fcc_to_hcp"),
     "phonons": ("Cu", "Si"),
 }
@@ -207,6 +208,9 @@ def _check_geometries(name: str, payload: Dict[str, Any], errors: List[str]) -> 
         for pair in (_get(payload, "slab.dissociated_candidates") or {}):
             need(f"slab.dissociated_candidates.{pair}", GEOMETRY_KEYS)
         need("neb", NEB_KEYS)
+        for p in ("bridge_route.dissociated_state", "bridge_route.H2_far"):
+            need(p, GEOMETRY_KEYS)
+        need("bridge_route.neb", NEB_KEYS)
     elif name == "cu_adatom":
         for p in ("clean_slab", "adatom.fcc", "adatom.hcp", "adatom_bridge_constrained"):
             need(p, GEOMETRY_KEYS)
@@ -221,11 +225,16 @@ def _check_geometries(name: str, payload: Dict[str, Any], errors: List[str]) -> 
                         errors.append(f"{mat}.displacement_dataset.first_atoms[{i}] incomplete")
 
 
-def _partial_sections(payload: Dict[str, Any]) -> List[str]:
+def _partial_sections(payload: Dict[str, Any], prefix: str = "") -> List[str]:
+    """Dotted paths of the sections (at any depth) whose status says IN PROGRESS."""
     out = []
     for k, v in payload.items():
-        if isinstance(v, dict) and "IN PROGRESS" in str(v.get("status", "")).upper():
-            out.append(k)
+        if not isinstance(v, dict):
+            continue
+        if "IN PROGRESS" in str(v.get("status", "")).upper():
+            out.append(prefix + k)
+        else:
+            out += _partial_sections(v, f"{prefix}{k}.")
     return out
 
 

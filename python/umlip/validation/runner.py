@@ -81,8 +81,32 @@ def parse_tasks(spec: str) -> List[str]:
     return [n for n in TASKS if n in names]
 
 
+#: what two descriptions of a umlip model file must share to be exports of one checkpoint
+SAME_CHECKPOINT_KEYS = ("label", "class", "dtype", "name", "family", "family_version")
+
+
 def _identity(info: Dict[str, Any]) -> Dict[str, Any]:
     return {k: info.get(k) for k in IDENTITY_KEYS}
+
+
+def same_checkpoint(old: Dict[str, Any], new: Dict[str, Any]) -> Optional[str]:
+    """Why two umlip model files with different content hashes are exports of one family
+    checkpoint (another kernel or contract version, the same weights), or None when that is
+    not shown: both name the same source checkpoint sha256, or, for a description written
+    before it was recorded, the model is a shipped name whose checkpoint the pinned family
+    version fixes."""
+    from umlip.models import KNOWN_MODELS
+
+    if not (old.get("content_hash") and new.get("content_hash")) or \
+            any(old.get(k) != new.get(k) for k in SAME_CHECKPOINT_KEYS):
+        return None
+    if old.get("source_sha256") and new.get("source_sha256"):
+        return ("same source checkpoint sha256 " + new["source_sha256"][:16]
+                if old["source_sha256"] == new["source_sha256"] else None)
+    if old.get("name") in KNOWN_MODELS:
+        return (f"shipped model {old['name']}: the checkpoint of "
+                f"{old['family']} {old['family_version']}")
+    return None
 
 
 def _piece_errors(res: TaskResult) -> List[str]:
@@ -128,16 +152,29 @@ def _open_manifest(root: Path, calculator_info: Dict[str, Any], opt: RunOptions
     manifest = read_json(mpath) if mpath.is_file() else {"tasks": {}}
     old = manifest.get("calculator")
     if old and _identity(old) != _identity(calculator_info):
-        raise ValueError(f"{root} holds results of another calculator ({old.get('label')}, "
-                         f"{old.get('content_hash') or old.get('class')}); "
-                         "choose another --out or --label")
+        why = same_checkpoint(old, calculator_info)
+        if why is None:
+            raise ValueError(f"{root} holds results of another calculator ({old.get('label')}"
+                             f", {old.get('content_hash') or old.get('class')}); "
+                             "choose another --out or --label")
+        # a re-export of the same weights continues the folder; each task entry names the
+        # file that computed it, the earlier files stay listed
+        earlier = manifest.setdefault("earlier_calculators", [])
+        earlier.append(dict(old, replaced_because=why,
+                            replaced=time.strftime("%Y-%m-%dT%H:%M:%S")))
+        for entry in manifest["tasks"].values():
+            entry.setdefault("content_hash", old["content_hash"])
     manifest.update({"label": calculator_info["label"], "calculator": calculator_info,
                      "umlip_version": __version__,
                      "reference_dir": str(opt.reference_dir or ""),
                      "created": manifest.get("created") or time.strftime("%Y-%m-%dT%H:%M:%S")})
     # on disk before any piece is cached: a run stopped early still marks whose pieces these are
     current = read_json(mpath) if mpath.is_file() else {}
-    write_json(mpath, dict(manifest, tasks=current.get("tasks", manifest["tasks"])))
+    tasks = current.get("tasks", manifest["tasks"])
+    if old and manifest.get("earlier_calculators"):
+        for entry in tasks.values():
+            entry.setdefault("content_hash", manifest["earlier_calculators"][-1]["content_hash"])
+    write_json(mpath, dict(manifest, tasks=tasks))
     return manifest
 
 
@@ -216,6 +253,8 @@ def _run_task(name: str, calc, calculator_info: Dict[str, Any], root: Path,
              "compute_wall_time_s": max(wall if compute is None else compute, spent),
              "compute_time_incomplete": untimed,
              "piece_errors": _piece_errors(res)}
+    if calculator_info.get("content_hash"):
+        entry["content_hash"] = calculator_info["content_hash"]
     if split:
         entry["shards"] = n_shards
     return entry

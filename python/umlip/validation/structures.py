@@ -59,16 +59,23 @@ def surface_repeat(slab: Atoms) -> int:
     return int(round(np.sqrt(np.sum(z > z.max() - 0.5))))
 
 
+#: the fcc and the hcp hollow on the two sides of one bridge (a0 / sqrt(6) apart, 1.49 Å for
+#: Cu): where H2 dissociating over a bridge, axis across the Cu-Cu bond, sends its atoms
+#: (the bridge-to-hollow route)
+BRIDGE_PAIR = "fcc+hcp-adjacent"
+
+
 def pair_site_positions(clean: Atoms) -> Dict[str, tuple]:
-    """x, y [Å] of the two H of each dissociated-pair candidate (as dft/h_cu111.py, for any
-    p(n x n) cell)."""
+    """x, y [Å] of the two H of each dissociated-pair candidate (for any p(n x n) cell, top
+    layer atom at the origin): fcc+fcc and hcp+hcp one surface vector apart, fcc+hcp across
+    a top site, and :data:`BRIDGE_PAIR` around the bridge at a1 / 2."""
     cell = np.array(clean.cell)
     n = surface_repeat(clean)
     a1, a2 = cell[0] / n, cell[1] / n
     fcc = (a1 + a2) / 3
     hcp = 2 * (a1 + a2) / 3
     return {"fcc+fcc": (fcc, fcc + a1), "hcp+hcp": (hcp, hcp + a1),
-            "fcc+hcp": (fcc, hcp - a1 - a2)}
+            "fcc+hcp": (fcc, hcp - a1 - a2), BRIDGE_PAIR: (fcc, hcp - a2)}
 
 
 def with_h_pair(clean: Atoms, pair: str, height: float = H_PAIR_HEIGHT) -> Atoms:

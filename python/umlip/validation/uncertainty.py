@@ -21,7 +21,8 @@ from umlip.validation.dft_data import load_dft_data
 #: summary rows of h2_cu111 that are slab energies made with the settings of the fcc check
 _SLAB_ENERGY_KEYS = ("Eads_fcc", "Eads_fcc_dftgeom", "Eads_hcp", "Eads_hcp_dftgeom",
                      "Eads_ontop", "Eads_ontop_dftgeom", "E_2H", "h2_barrier_gas",
-                     "h2_barrier_dftpath")
+                     "h2_barrier_dftpath", "E_2H_bridge", "h2_barrier_bridge_gas",
+                     "h2_barrier_bridge_dftpath")
 
 
 @dataclass(frozen=True)

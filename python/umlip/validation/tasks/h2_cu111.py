@@ -16,6 +16,11 @@ also evaluated at the DFT geometries (single points). Reported, each model vs DF
   DFT: its own CI-NEB if present (flagged partial while the recipe is still converging it).
   If DFT NEB images exist, the model is also evaluated on them (same path, model energies).
   No DFT single points along the model's path exist offline: that comparison is not made.
+  That route dissociates H2 over a top site;
+- the bridge-to-hollow route, the lowest in PBE: the 2H pair relaxed from the fcc and hcp
+  hollows on both sides of one bridge (``structures.BRIDGE_PAIR``), H2 far above that
+  bridge, axis across the Cu-Cu bond, and the CI-NEB between them, compared in the same way
+  with the recipe's bridge-route CI-NEB (``bridge_route`` of the DFT file).
 
 Energies eV, lengths Å.
 """
@@ -28,8 +33,8 @@ import numpy as np
 
 from umlip.io import atoms_from_record
 from umlip.validation.optimize import neb_path, profile_at, resample_path, single_point
-from umlip.validation.structures import (atom_in_box, cu111_slab, fixed_indices, h2_in_box,
-                                         with_adsorbate, with_h2_far, with_h_pair)
+from umlip.validation.structures import (BRIDGE_PAIR, atom_in_box, cu111_slab, fixed_indices,
+                                         h2_in_box, with_adsorbate, with_h2_far, with_h_pair)
 from umlip.validation.systems import H_SITE_HEIGHT
 from umlip.validation.task import Metric, Task, TaskResult
 from umlip.validation.tasks.surface import (dft_lattice_constant, height_above_surface, hh_distance,
@@ -44,7 +49,7 @@ class H2Cu111Settings:
     """fmax [eV/Å] / relax_steps: BFGS relaxations (H2 molecule: fmax/5);
     neb_images: images in total incl. endpoints (None: as many as the DFT NEB, else 7); the
     DFT NEB path, resampled to that count, is the start when it exists, else IDPP;
-    neb_fmax [eV/Å]; neb_steps (FIRE)."""
+    neb_fmax [eV/Å]; neb_steps (FIRE); bridge_route: also the bridge-to-hollow route."""
 
     fmax: float = 0.05
     relax_steps: int = 300
@@ -53,6 +58,7 @@ class H2Cu111Settings:
     neb_steps: int = 600
     sites: Tuple[str, ...] = SITES
     pairs: Tuple[str, ...] = PAIRS
+    bridge_route: bool = True
 
     @classmethod
     def quick(cls) -> "H2Cu111Settings":
@@ -64,7 +70,8 @@ class H2Cu111Result(TaskResult):
     """bulk: model a0 [Å], B [GPa] vs DFT; h2: bond [Å], binding [eV]; sites / pairs /
     h2_far: per state model (relaxed, at_dft) and DFT energies [eV] and geometry summaries
     [Å]; neb: model CI-NEB, DFT NEB (if any), model on the DFT images; final_state: which
-    dissociated pair the NEB ends in and why."""
+    dissociated pair the NEB ends in and why; bridge: the bridge-to-hollow route (its pair
+    and far H2 as ``pairs`` / ``h2_far``, its NEB as ``neb``)."""
 
     bulk: Dict[str, Any] = field(default_factory=dict)
     h2: Dict[str, Any] = field(default_factory=dict)
@@ -73,6 +80,7 @@ class H2Cu111Result(TaskResult):
     h2_far: Dict[str, Any] = field(default_factory=dict)
     neb: Dict[str, Any] = field(default_factory=dict)
     final_state: Dict[str, Any] = field(default_factory=dict)
+    bridge: Dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> List[Metric]:
         out = []
@@ -96,16 +104,12 @@ class H2Cu111Result(TaskResult):
             d = self.pairs[fs]
             out.append(Metric("E_2H", f"2H ({fs}) vs slab + H2(g)", "eV", d.get("relaxed"),
                               d.get("dft")))
-        n = self.neb
-        if n.get("model"):
-            dft = n.get("dft") or {}
-            out.append(Metric("h2_barrier_gas", "H2 dissociation barrier vs H2(g) (CI-NEB)",
-                              "eV", n["model"].get("barrier_vs_gas"), dft.get("barrier_vs_gas"),
-                              note=Metric.neb_note(n["model"], dft)))
-        if n.get("model_at_dft_images"):
-            out.append(Metric("h2_barrier_dftpath", "H2 barrier vs H2(g) on the DFT path",
-                              "eV", n["model_at_dft_images"].get("barrier_vs_gas"),
-                              (n.get("dft") or {}).get("barrier_vs_gas")))
+        out += _barrier_metrics(self.neb, "", "")
+        br = self.bridge
+        if br.get("pair"):
+            out.append(Metric("E_2H_bridge", f"2H ({BRIDGE_PAIR}) vs slab + H2(g)", "eV",
+                              br["pair"].get("relaxed"), br["pair"].get("dft")))
+        out += _barrier_metrics(br.get("neb") or {}, "_bridge", ", bridge-to-hollow route")
         return out
 
 
@@ -120,7 +124,7 @@ class H2Cu111Task(Task):
         s, ref = self.settings, self.refs["h_cu111"]
         res = H2Cu111Result()
         a0, a0_src = dft_lattice_constant(ref)
-        prog = self.progress(4 + len(s.sites) + len(s.pairs) + 2)
+        prog = self.progress(4 + len(s.sites) + len(s.pairs) + 2 + int(s.bridge_route))
         res.bulk = self._bulk(calc, a0, a0_src)
         prog.update(info="bulk")
         h2, h2_sp, res.h2 = self._h2(calc)
@@ -156,6 +160,9 @@ class H2Cu111Task(Task):
         prog.update(info="H2 far")
         self._neb(calc, res, clean, far, pair_recs[final], zero, prog)
         prog.update(info="NEB")
+        if s.bridge_route:
+            self.guarded(res, "bridge_route", self._bridge, calc, res, clean, h2, zero, prog)
+            prog.update(info="bridge route")
         prog.close()
         return res
 
@@ -244,52 +251,95 @@ class H2Cu111Task(Task):
              ) -> None:
         """Model CI-NEB from the far H2 to the final pair, the DFT NEB, and the model on the
         DFT images (into ``res.neb`` and ``res.notes``)."""
-        s, c, ref = self.settings, self.cache, self.refs["h_cu111"]
-        final = res.final_state["pair"]
+        same_final = self._dft("slab.dissociated_state") == res.final_state["pair"]
+        res.neb = self._route_neb(calc, res, "neb", "neb", clean, far, pair_rec, zero, prog,
+                                  dft_start=same_final)
+        if res.neb.get("dft"):
+            partial = "neb" in self.refs["h_cu111"].partial
+            res.notes.append("barriers: 'model' = the model's own CI-NEB; 'DFT' = the DFT "
+                             "CI-NEB" + (" (unconverged, partial path)" if partial else "")
+                             + "; 'on the DFT path' = model energies at the DFT NEB images")
+
+    def _bridge(self, calc, res: H2Cu111Result, clean, h2, zero: "_Zero", prog) -> None:
+        """The bridge-to-hollow route: its 2H pair, far H2 and CI-NEB (into ``res.bridge``)."""
+        s = self.settings
+        d = self._dft("bridge_route.dissociated_state")
+        start = atoms_from_record(d) if d else with_h_pair(atoms_from_record(clean),
+                                                           BRIDGE_PAIR)
+        key = "2H_" + BRIDGE_PAIR.replace("+", "_")
+        pair, pair_sp = relax_pair(self.cache, calc, key, start, d, s.fmax, s.relax_steps)
+        res.bridge["pair"] = {
+            "relaxed": pair["energy"] - zero.relaxed,
+            "at_dft": pair_sp["energy"] - zero.at_dft
+            if (pair_sp and zero.at_dft is not None) else None,
+            "dft": d["energy"] - zero.dft if (d and zero.dft is not None) else None,
+            "hh_model": hh_distance(pair), "hh_dft": hh_distance(d) if d else None,
+            "converged": pair["optimizer_converged"]}
+        fd = self._dft("bridge_route.H2_far")
+        # above the bridge itself: the midpoint of the pair's start sites, axis across the bond
+        far_start = atoms_from_record(fd) if fd else with_h2_far(
+            atoms_from_record(clean), with_h_pair(atoms_from_record(clean), BRIDGE_PAIR),
+            hh_distance(h2))
+        far, far_sp = relax_pair(self.cache, calc, "H2_far_bridge", far_start, fd, s.fmax,
+                                 s.relax_steps)
+        res.bridge["h2_far"] = {
+            "relaxed": far["energy"] - zero.relaxed,
+            "at_dft": far_sp["energy"] - zero.at_dft
+            if (far_sp and zero.at_dft is not None) else None,
+            "dft": fd["energy"] - zero.dft if (fd and zero.dft is not None) else None}
+        res.bridge["neb"] = self._route_neb(calc, res, "neb_bridge", "bridge_route.neb", clean,
+                                            far, pair, zero, prog, dft_start=True)
+
+    def _route_neb(self, calc, res: H2Cu111Result, key: str, dft_key: str, clean, far,
+                   pair_rec, zero: "_Zero", prog, dft_start: bool) -> Dict[str, Any]:
+        """One route: the model's CI-NEB from ``far`` to ``pair_rec`` (cache piece ``key``;
+        the DFT images at ``dft_key`` as its start path when ``dft_start``), the DFT NEB,
+        and the model on the DFT images."""
+        s, c = self.settings, self.cache
+        tag = "" if key == "neb" else "bridge route: "
+        out: Dict[str, Any] = {}
         fixed = fixed_indices(atoms_from_record(clean))
-        dn = self._dft("neb")
+        dn = self._dft(dft_key)
+        partial = dft_key in self.refs["h_cu111"].partial
         n_img = s.neb_images or (len(dn["images"]) if dn else 7)
         mid = None
-        if dn and self._dft("slab.dissociated_state") == final:
+        if dn and dft_start:
             # the DFT images as the start (resampled along the path for another image count)
             imgs = [atoms_from_record(x) for x in dn["images"]]
             mid = (imgs if len(imgs) == n_img else resample_path(imgs, n_img))[1:-1]
-        nb = self.guarded(res, "neb", c.compute, "neb", lambda: neb_path(
+        nb = self.guarded(res, key, c.compute, key, lambda: neb_path(
             atoms_from_record(far), atoms_from_record(pair_rec), calc,
             n_images=n_img, fmax=s.neb_fmax, steps=s.neb_steps, fixed=fixed,
             mid_images=mid,
             log=lambda n, f: prog.message(f"NEB step {n}: max force {f:.3f} eV/Å")))
         if nb is not None:
             nb["barrier_vs_gas"] = float(np.max(nb["energies"])) - zero.relaxed
-            res.neb["model"] = nb
+            out["model"] = nb
             if not nb["optimizer_converged"]:
-                res.notes.append(f"model CI-NEB not converged in {s.neb_steps} steps "
+                res.notes.append(f"{tag}model CI-NEB not converged in {s.neb_steps} steps "
                                  f"(max NEB force {nb['max_neb_force_final']:.3f} eV/Å)")
         if not dn:
-            if "model" in res.neb:
-                res.notes.append("no DFT NEB yet: the model's CI-NEB barrier is reported "
-                                 "without a DFT value (DFT single points along the model path "
-                                 "cannot be computed offline)")
-            return
+            if "model" in out:
+                res.notes.append(f"{tag}no DFT NEB yet: the model's CI-NEB barrier is "
+                                 "reported without a DFT value (DFT single points along the "
+                                 "model path cannot be computed offline)")
+            return out
         imgs = [atoms_from_record(x) for x in dn["images"]]
         e_d = np.array([x["energy"] for x in dn["images"]])
-        res.neb["dft"] = {
+        out["dft"] = {
             "energies_rel_initial": e_d - e_d[0], "barrier_forward": dn["barrier_forward"],
             "barrier_reverse": dn["barrier_reverse"],
             "barrier_vs_gas": float(e_d.max() - zero.dft) if zero.dft is not None
             else dn.get("barrier_vs_gas_H2"),
             "converged": dn.get("optimizer_converged"),
-            "partial": "neb" in ref.partial, "status": dn.get("status", "final"),
+            "partial": partial, "status": dn.get("status", "final"),
             "n_images_total": dn.get("n_images_total"),
             "path": _path_length(imgs)}
-        p = c.compute("neb_at_dft_images", lambda: profile_at(imgs, calc))
+        p = c.compute(f"{key}_at_dft_images", lambda: profile_at(imgs, calc))
         if zero.at_dft is not None:
             p["barrier_vs_gas"] = float(np.max(p["energies"]) - zero.at_dft)
-        res.neb["model_at_dft_images"] = p
-        res.notes.append("barriers: 'model' = the model's own CI-NEB; 'DFT' = the DFT "
-                         "CI-NEB" + (" (unconverged, partial path)" if "neb" in ref.partial
-                                     else "") + "; 'on the DFT path' = model energies at "
-                         "the DFT NEB images")
+        out["model_at_dft_images"] = p
+        return out
 
     @classmethod
     def plot_results(cls, results, outdir) -> List[str]:
@@ -319,36 +369,63 @@ class H2Cu111Task(Task):
         ax.set_title("H / H2 on Cu(111): model-relaxed energies")
         ax.legend(fontsize=7)
         out.append(save(fig, outdir, "h2_cu111_energies.png"))
-        # NEB profiles
-        fig, ax = plt.subplots(figsize=(6, 4))
-        drew = False
-        for lab, r in results.items():
-            m = r.neb.get("model")
-            if m:
-                off = m["barrier_vs_gas"] - m["barrier_forward"]   # E(initial) - E(slab+H2)
-                ax.plot(m["fit_path"], np.array(m["fit_energies_rel"]) + off, color=col[lab])
-                ax.plot(m["path"], np.array(m["energies_rel_initial"]) + off, "o",
-                        color=col[lab], label=f"{lab} CI-NEB")
-                drew = True
-            p = r.neb.get("model_at_dft_images")
-            d = r.neb.get("dft")
-            if p and d and p.get("barrier_vs_gas") is not None:
-                off = p["barrier_vs_gas"] - p["barrier_forward"]
-                ax.plot(d["path"], np.array(p["energies_rel_initial"]) + off, "s--",
-                        color=col[lab], mfc="none", label=f"{lab} on DFT path")
-        d = first.neb.get("dft")
-        if d and d.get("barrier_vs_gas") is not None:
-            off = d["barrier_vs_gas"] - d["barrier_forward"]
-            ax.plot(d["path"], np.array(d["energies_rel_initial"]) + off, "ko-",
-                    label="DFT CI-NEB" + (" (partial)" if d.get("partial") else ""))
-            drew = True
-        ax.set_xlabel("path length [Å]")
-        ax.set_ylabel("E - E(slab) - E(H2, gas) [eV]")
-        ax.set_title("H2 dissociation on Cu(111)")
-        if drew:
-            ax.legend(fontsize=7)
+        # NEB profiles, one panel per route
+        routes = [("top-site route", lambda r: r.neb)]
+        if any((r.bridge or {}).get("neb") for r in results.values()):
+            routes.append(("bridge-to-hollow route", lambda r: r.bridge.get("neb") or {}))
+        fig, axes = plt.subplots(1, len(routes), figsize=(6 * len(routes), 4), squeeze=False)
+        for ax, (title, neb_of) in zip(axes[0], routes):
+            _draw_route(ax, {lab: neb_of(r) for lab, r in results.items()}, col)
+            ax.set_title(f"H2 dissociation on Cu(111), {title}", fontsize=9)
         out.append(save(fig, outdir, "h2_cu111_neb.png"))
         return out
+
+
+def _draw_route(ax, nebs: Dict[str, Dict[str, Any]], col) -> None:
+    """Energy profiles of one route: each model's CI-NEB and its energies on the DFT path,
+    and the DFT CI-NEB (``nebs``: label -> the route's NEB section)."""
+    drew = False
+    for lab, n in nebs.items():
+        m = n.get("model")
+        if m:
+            off = m["barrier_vs_gas"] - m["barrier_forward"]   # E(initial) - E(slab+H2)
+            ax.plot(m["fit_path"], np.array(m["fit_energies_rel"]) + off, color=col[lab])
+            ax.plot(m["path"], np.array(m["energies_rel_initial"]) + off, "o",
+                    color=col[lab], label=f"{lab} CI-NEB")
+            drew = True
+        p, d = n.get("model_at_dft_images"), n.get("dft")
+        if p and d and p.get("barrier_vs_gas") is not None:
+            off = p["barrier_vs_gas"] - p["barrier_forward"]
+            ax.plot(d["path"], np.array(p["energies_rel_initial"]) + off, "s--",
+                    color=col[lab], mfc="none", label=f"{lab} on DFT path")
+    d = next(iter(nebs.values()), {}).get("dft")
+    if d and d.get("barrier_vs_gas") is not None:
+        off = d["barrier_vs_gas"] - d["barrier_forward"]
+        ax.plot(d["path"], np.array(d["energies_rel_initial"]) + off, "ko-",
+                label="DFT CI-NEB" + (" (partial)" if d.get("partial") else ""))
+        drew = True
+    ax.set_xlabel("path length [Å]")
+    ax.set_ylabel("E - E(slab) - E(H2, gas) [eV]")
+    if drew:
+        ax.legend(fontsize=7)
+
+
+def _barrier_metrics(neb: Dict[str, Any], suffix: str, route: str) -> List[Metric]:
+    """The barrier rows of one route's NEB section (model CI-NEB; model on the DFT path)."""
+    out = []
+    dft = neb.get("dft") or {}
+    if neb.get("model"):
+        out.append(Metric(f"h2_barrier{suffix}_gas",
+                          f"H2 dissociation barrier vs H2(g) (CI-NEB{route})", "eV",
+                          neb["model"].get("barrier_vs_gas"), dft.get("barrier_vs_gas"),
+                          note=Metric.neb_note(neb["model"], dft)))
+    if neb.get("model_at_dft_images"):
+        out.append(Metric(f"h2_barrier{suffix}_dftpath",
+                          f"H2 barrier vs H2(g) on the DFT path{route}", "eV",
+                          neb["model_at_dft_images"].get("barrier_vs_gas"),
+                          dft.get("barrier_vs_gas"), note="DFT NEB partial"
+                          if dft.get("partial") else ""))
+    return out
 
 
 @dataclass
