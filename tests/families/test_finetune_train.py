@@ -39,6 +39,23 @@ def test_finetuning_learns_its_labels(sevenn_model, tmp_path):
     assert spread < spread0 / 2, f"energy spread {spread:.3f} eV after, {spread0:.3f} before"
     assert fmax < f0 / 2, f"force error {fmax:.3f} eV/Å after, {f0:.3f} before"
 
+    # an interrupted training resumes from its newest checkpoint with the optimizer state
+    # and learning-rate schedule it saved: the same model as the uninterrupted run (one
+    # batch per epoch, so the shuffle order does not matter), to float32 rounding
+    for epoch in (5, 6, 7, 8):          # as if the training had been stopped in epoch 5
+        (tmp_path / "ft_sevenn" / f"checkpoint_{epoch}.pth").unlink()
+    (tmp_path / "ft.pt").rename(tmp_path / "uninterrupted.pt")
+    prov2 = finetune_sevenn("7net-0", records, out, epochs=8, seed=1, log=lambda m: None)
+    assert prov2["resumed_from_epoch"] == 4 and prov["resumed_from_epoch"] is None
+    one = UMLIPCalculator(str(tmp_path / "uninterrupted.pt"), dtype="float64")
+    two = UMLIPCalculator(str(out), dtype="float64")
+    from umlip.io import atoms_from_record
+    for rec in records:
+        a, b = atoms_from_record(rec), atoms_from_record(rec)
+        a.calc, b.calc = one, two
+        assert abs(a.get_potential_energy() - b.get_potential_energy()) < 1e-4
+        assert np.abs(a.get_forces() - b.get_forces()).max() < 1e-4
+
 
 def test_train_without_labels_is_one_line(tmp_path):
     pool = {"schema": "umlip-finetune-pool/1", "base_model": {"name": "7net-0"},

@@ -20,6 +20,7 @@ weights ship offline, so this path starts from a model built or trained here.
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import subprocess
 import time
@@ -33,6 +34,10 @@ from umlip.io import PathLike
 #: base model name -> the checkpoint keyword sevenn's ``continue`` understands
 SEVENN_CHECKPOINTS = {"7net-0": "SevenNet-0_11July2024", "7net-0_11jul2024": "SevenNet-0_11July2024"}
 VARIANTS = ("plain", "replay")
+#: sevenn writes a checkpoint every this many epochs (or every epoch when the epoch count is
+#: not a multiple): an interrupted training resumes from the newest one (optimizer and
+#: learning-rate schedule included)
+CHECKPOINT_EVERY = 5
 #: mace-torch's trainer options for naive fine-tuning of a foundation model file (the
 #: foundation's own E0s; energy weight 10 instead of 1 next to the forces' 100: adsorption
 #: energies and barriers are the target; the training file doubles as validation set, so
@@ -155,7 +160,7 @@ def sevenn_input(checkpoint: str, train_file: str, epochs: int, seed: int,
         "loss": "Huber", "loss_param": {"delta": 0.01},
         "optimizer": "adam", "optim_param": {"lr": float(lr)},
         "scheduler": "exponentiallr", "scheduler_param": {"gamma": 0.99},
-        "force_loss_weight": 1.0, "per_epoch": int(epochs),
+        "force_loss_weight": 1.0, "per_epoch": math.gcd(CHECKPOINT_EVERY, int(epochs)),
         "error_record": [["Energy", "RMSE"], ["Force", "RMSE"], ["TotalLoss", "None"]],
         "continue": {"reset_optimizer": True, "reset_scheduler": True, "reset_epoch": True,
                      "checkpoint": checkpoint},
@@ -168,8 +173,8 @@ def sevenn_input(checkpoint: str, train_file: str, epochs: int, seed: int,
     return {"model": model, "train": train, "data": data}
 
 
-def run_sevenn(config: Dict[str, Any], workdir: Path, log) -> Path:
-    """Run ``sevenn train`` in the sevenn environment; the last epoch's checkpoint."""
+def run_sevenn(config: Dict[str, Any], workdir: Path, log, last_epoch: int) -> Path:
+    """Run ``sevenn train`` in the sevenn environment; the checkpoint of ``last_epoch``."""
     from umlip.families.envs import family_python
 
     workdir = workdir.resolve()
@@ -177,20 +182,38 @@ def run_sevenn(config: Dict[str, Any], workdir: Path, log) -> Path:
     (workdir / "input.yaml").write_text(json.dumps(config, indent=1))    # JSON is YAML
     python = family_python("sevenn")
     cmd = [python, "-m", "sevenn.main.sevenn", "train", "input.yaml", "-w", str(workdir)]
-    with open(workdir / "sevenn.out", "w") as out:
+    with open(workdir / "sevenn.out", "a") as out:
         rc = subprocess.run(cmd, cwd=workdir, stdout=out, stderr=subprocess.STDOUT).returncode
     if rc != 0:
         tail = (workdir / "sevenn.out").read_text().strip().splitlines()[-1:]
         raise RuntimeError(f"sevenn train failed (exit {rc}) in {workdir}: "
                            f"{tail[0] if tail else 'no output'}; see {workdir / 'sevenn.out'}")
-    epochs = config["train"]["epoch"]
-    ckpt = workdir / f"checkpoint_{epochs}.pth"
+    ckpt = workdir / f"checkpoint_{last_epoch}.pth"
     if not ckpt.is_file():
         found = sorted(p.name for p in workdir.glob("checkpoint_*.pth"))
         raise RuntimeError(f"sevenn train ended without {ckpt.name} in {workdir} "
                            f"(found: {', '.join(found) or 'none'})")
     log(f"sevenn train done: {ckpt}")
     return ckpt
+
+
+def resume_point(workdir: Path, key: str, epochs: int) -> Tuple[int, float]:
+    """(newest epoch with a checkpoint, wall time spent so far [s]) of an earlier training
+    in ``workdir`` with the same ``key`` (configuration and data hashes), else (0, 0.0);
+    the folder's checkpoints and preprocessed data are removed when the key differs."""
+    state = workdir / "resume.json"
+    old = json.loads(state.read_text()) if state.is_file() else {}
+    done = sorted(int(p.stem.split("_")[1]) for p in workdir.glob("checkpoint_*.pth")
+                  if p.stem.split("_")[1].isdigit())
+    if old.get("key") != key:
+        # another configuration or data: no checkpoint of it continues, and sevenn would
+        # silently reuse its preprocessed graphs of the old training set
+        for p in workdir.glob("checkpoint_*.pth"):
+            p.unlink()
+        shutil.rmtree(workdir / "sevenn_data", ignore_errors=True)
+        return 0, 0.0
+    done = [e for e in done if e <= epochs]
+    return (done[-1], float(old.get("wall_time_s", 0.0))) if done else (0, 0.0)
 
 
 def finetune_sevenn(base_model: str, records: Sequence[Dict[str, Any]], out: Path, *,
@@ -201,7 +224,7 @@ def finetune_sevenn(base_model: str, records: Sequence[Dict[str, Any]], out: Pat
     from ase.io import write
 
     from umlip.families import export
-    from umlip.io import file_sha256, write_json
+    from umlip.io import file_sha256, payload_sha256, write_json
 
     if base_model not in SEVENN_CHECKPOINTS:
         raise ValueError(f"fine-tuning starts from a shipped SevenNet model: "
@@ -222,8 +245,29 @@ def finetune_sevenn(base_model: str, records: Sequence[Dict[str, Any]], out: Pat
         write(memory, pseudo_label(replay_structures(seed), base_model), format="extxyz")
     config = sevenn_input(SEVENN_CHECKPOINTS[base_model], str(train_file), epochs, seed,
                           str(memory) if memory else None, lr)
+    key = payload_sha256([config, file_sha256(train_file),
+                          file_sha256(memory) if memory else None])
+    start, spent = resume_point(work, key, epochs)
+    (work / "resume.json").write_text(json.dumps({"key": key, "wall_time_s": spent}))
     t0 = time.time()
-    ckpt = run_sevenn(config, work, log)
+    if start >= epochs:
+        ckpt = work / f"checkpoint_{epochs}.pth"
+        log(f"training finished earlier: {ckpt}")
+    else:
+        run_config = config
+        if start:
+            # the same run, interrupted: sevenn continues from its checkpoint with the
+            # optimizer, schedule and epoch count it saved, for the epochs still to do
+            log(f"resuming from epoch {start} of {epochs}")
+            run_config = json.loads(json.dumps(config))
+            run_config["train"].update({"continue": {
+                "checkpoint": str(work / f"checkpoint_{start}.pth"), "reset_optimizer": False,
+                "reset_scheduler": False, "reset_epoch": False}})
+        try:
+            ckpt = run_sevenn(run_config, work, log, epochs)
+        finally:
+            (work / "resume.json").write_text(json.dumps(
+                {"key": key, "wall_time_s": spent + time.time() - t0}))
     export("sevenn", str(ckpt), str(out), name=f"{base_model}-ft")
     from umlip import engine
 
@@ -233,7 +277,9 @@ def finetune_sevenn(base_model: str, records: Sequence[Dict[str, Any]], out: Pat
             "n_train": len(records), "train_ids": [r.get("id") for r in records],
             "train_file_sha256": file_sha256(train_file),
             "memory_file_sha256": file_sha256(memory) if memory else None,
-            "sevenn_input": config, "checkpoint": ckpt.name, "wall_time_s": time.time() - t0,
+            "sevenn_input": config, "checkpoint": ckpt.name,
+            "resumed_from_epoch": start or None,
+            "wall_time_s": spent + (time.time() - t0 if start < epochs else 0.0),
             "model_file": out.name, "content_hash": content_hash}
     write_json(out.with_suffix(".json"), prov)
     return prov
