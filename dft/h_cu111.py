@@ -385,6 +385,9 @@ def stage_bridge(sites_reduced, mol, report):
     out["dissociated_state"] = fin
     log("2H", BRIDGE_PAIR, fin["energy_vs_clean_plus_H2"], "H-H", fin["H_H_distance"])
     far_start = with_h2_far(clean, start, mol["bond_length"])
+    n_cu = len(clean)       # Debian's ASE cannot write FixCartesian to a trajectory
+    far_start.set_constraint([FixAtoms(indices=clean.constraints[0].get_indices()),
+                              FixedPlane(n_cu, (0, 0, 1)), FixedPlane(n_cu + 1, (0, 0, 1))])
     far = G.cached(SCR, "H2_far_bridge", far_start, S_SLAB, relax=True, fmax=FMAX)
     far = dict(far, height_above_top_layer_initial=H2_FAR_HEIGHT,
                energy_vs_clean_plus_H2=far["energy"] - sites_reduced["clean_slab"]["energy"]
