@@ -129,7 +129,11 @@ def how_to_read(models: Dict[str, Dict[str, TaskResult]],
            "for models trained without isolated atoms it mostly measures their per-element "
            "reference energies. H/H2 on Cu(111), Cu adatom, phonons: GPAW PBE (PAW) at the "
            "DFT lattice constant, for the models too (their own is in the Cu lattice-constant "
-           "row; a smaller a0 alone raises Cu frequencies). "
+           "row; a smaller a0 alone raises Cu frequencies). H2 dissociation on Cu(111) has "
+           "two routes: over a top site (the rows without a route name) and "
+           "bridge-to-hollow (PBE's lowest; the rows so named), each a DFT CI-NEB; 'on the "
+           "DFT path' is the model's energy at the DFT images, free of where the model's own "
+           "path goes. "
            "Reactive MD: counts of outcomes of H2 shot at Cu(111); the drift rows measure "
            "NVE energy conservation, not accuracy. Hot MD: the first temperature at which a "
            "single run shows an unphysical event.",

@@ -179,12 +179,15 @@ class Task:
                 for n, r in self.refs.items()}
 
     def missing_reference_notes(self) -> List[str]:
+        """Notes on missing reference files, and on missing or unfinished sections of the
+        files the task reads whole (not of those it takes a few values from)."""
         out = []
+        inputs = self.reference_inputs()
         for n, r in self.refs.items():
             if r is None:
                 out.append(f"DFT reference {n}.json is missing: model numbers only, no "
                            "comparison")
-            else:
+            elif inputs.get(n) == r.sha256:
                 if r.missing:
                     out.append(f"{n}.json lacks {', '.join(r.missing)} (recipe stage not run "
                                "yet): those comparisons are skipped")

@@ -78,6 +78,12 @@ class AdatomTask(Task):
     Result = AdatomResult
     reference_names = ("cu_adatom", "h_cu111")
 
+    def reference_inputs(self):
+        # the adatom file whole; of h_cu111 only the lattice constant (used without adatom data)
+        ref = self.refs["cu_adatom"]
+        return {"cu_adatom": ref.sha256 if ref else None,
+                "h_cu111": dft_lattice_constant(self.refs["h_cu111"])}
+
     def _run(self, calc) -> AdatomResult:
         s, ref, c = self.settings, self.refs["cu_adatom"], self.cache
         res = AdatomResult()

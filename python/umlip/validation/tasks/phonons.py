@@ -175,6 +175,13 @@ class PhononTask(Task):
     Settings = PhononSettings
     Result = PhononResult
     reference_names = ("phonons", "h_cu111")
+
+    def reference_inputs(self):
+        # the phonon file whole; of h_cu111 only the Cu lattice constant (used without
+        # DFT phonons)
+        ref, h = self.refs["phonons"], self.refs["h_cu111"]
+        return {"phonons": ref.sha256 if ref else None,
+                "h_cu111": h.get("bulk_cu.a0_used_rounded") if h is not None else None}
     piece_independent = ("materials", "band_stride", "mesh", "dos_sigma", "imaginary_tol")
 
     def _run(self, calc) -> PhononResult:
