@@ -365,12 +365,33 @@ def stage_neb(a0, sites_reduced, mol, on_chunk=None):
     return res
 
 
+def model_start_path(name, ini, fin):
+    """(moving images, label) of dft/start_paths/<name>.json (a model's converged CI-NEB
+    between these DFT endpoints, made by dft/model_start_path.py), or (None, None) for IDPP
+    when the file is missing or its endpoints are not ``ini`` and ``fin``."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "start_paths",
+                        name + ".json")
+    d = read_json(path, None)
+    if d is None or len(d["images"]) != NEB_NIMAGES:
+        return None, None
+    for rec, end in ((d["images"][0], ini), (d["images"][-1], fin)):
+        if np.abs(np.array(rec["positions"]) - np.array(end["positions"])).max() > 1e-6:
+            log(f"{path}: its endpoints are not this recipe's: IDPP start instead")
+            return None, None
+    m = d["model"]
+    label = (f"the converged CI-NEB of {m['name']} ({m['family']} {m['family_version']}, "
+             f"umlip, {m['dtype']}, {m['content_hash'][:19]}) between these DFT endpoints, "
+             f"dft/start_paths/{name}.json sha256 {_meta.file_sha256(path)[:16]}")
+    return [atoms_from_record(r) for r in d["images"][1:-1]], label
+
+
 def stage_bridge(sites_reduced, mol, report):
     """The bridge-to-hollow route, the lowest PBE route of H2 dissociation on Cu(111) in the
     literature: the 2H pair relaxed from the fcc and hcp hollows on both sides of one bridge
     (structures.BRIDGE_PAIR), H2 parallel to the surface above that bridge with its axis
     across the Cu-Cu bond (H z fixed while relaxing, as H2_far), and the CI-NEB between them
-    (IDPP start, same images, force target and settings as the top-site NEB).
+    (same images, force target and settings as the top-site NEB; started from a model's
+    converged path, see model_start_path, else IDPP).
     ``report(route)`` gets the route so far after the endpoints and every few NEB steps."""
     clean = atoms_from_record(sites_reduced["clean_slab"])
     out = {"pair_start": f"{BRIDGE_PAIR}: H at {H_PAIR_HEIGHT} A above the fcc and the hcp "
@@ -407,6 +428,8 @@ def stage_bridge(sites_reduced, mol, report):
     else:
         report(out)
     mid, label, prior = resume_start("neb_bridge")
+    if mid is None and not G.has_trajectory(os.path.join(SCR, "neb_bridge.traj")):
+        mid, label = model_start_path("h2_cu111_bridge", far, fin)
     res = G.run_neb(SCR, "neb_bridge", atoms_from_record(far), atoms_from_record(fin),
                     NEB_NIMAGES, S_NEB, NEB_FMAX, far["energy"], far["forces"],
                     fin["energy"], fin["forces"], fixed, on_chunk=partial, mid_images=mid,
