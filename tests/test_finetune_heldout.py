@@ -122,3 +122,16 @@ def test_drift_from_base_away_from_the_target():
     assert moved["energy_mae_per_atom"] == pytest.approx(0.004, abs=1e-12)
     assert moved["force_mae"] == pytest.approx(0.05, abs=1e-12)
     assert {"Cu32", "Si8", "H2O", "CO"} <= set(moved["energy_abs_per_atom"])
+
+
+def test_merging_keeps_other_models_and_refuses_another_set():
+    from umlip.finetune.heldout import merge_results
+
+    configs = [{"name": "a", "id": "1"}, {"name": "b", "id": "2"}]
+    old = {"configs": configs, "models": {"m1": {"energy_mae": 0.1}, "m2": {"energy_mae": 0.2}}}
+    new = {"configs": configs, "models": {"m2": {"energy_mae": 0.3}, "m3": {"energy_mae": 0.4}}}
+    got = merge_results(old, new)
+    assert got["models"] == {"m1": {"energy_mae": 0.1}, "m2": {"energy_mae": 0.3},
+                             "m3": {"energy_mae": 0.4}}
+    with pytest.raises(ValueError, match="another held-out set"):
+        merge_results(dict(old, configs=configs[:1]), new)

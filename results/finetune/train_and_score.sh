@@ -5,8 +5,8 @@
 # names then end in -replay). Waits until dft/finetune_labels.py has
 # written every label of the set, then per seed: umlip finetune train (50 epochs), the
 # validation tasks of the report (h2_cu111 adatom dissociation phonons) into
-# results/finetune/7net-0/runs, and at the end the held-out errors of every model file
-# (results/finetune/7net-0/heldout.json). Run from the repository root.
+# results/finetune/7net-0/runs, and at the end the held-out errors of these models, merged
+# into results/finetune/7net-0/heldout.json. Run from the repository root.
 set -euo pipefail
 strategy=$1 rseed=$2 budget=$3
 shift 3
@@ -29,8 +29,10 @@ do sleep 30; done
 variant=${VARIANT:-plain}
 suffix=""
 [ "$variant" = plain ] || suffix=-$variant
+models=()
 for s in "${seeds[@]}"; do
   name=ft$budget-$strategy$rseed-s$s$suffix
+  models+=("$root/models/$name.pt")
   # an interrupted training resumes from its last checkpoint when run again
   [ -f $root/models/$name.pt ] || $umlip finetune train $root/pool.json --strategy "$strategy" \
       --rank-seed "$rseed" --budget "$budget" --epochs 50 --seed "$s" --variant "$variant" \
@@ -39,4 +41,6 @@ for s in "${seeds[@]}"; do
       --label 7net-0-$name --out $root/runs --no-progress --threads 1 > /dev/null
   echo "done $name"
 done
-$umlip finetune heldout 7net-0 $root/models/*.pt --pool $root/pool.json -o $root/heldout.json
+# the models of this set, merged into the file (model files not committed keep their rows)
+$umlip finetune heldout 7net-0 "${models[@]}" --pool $root/pool.json -o $root/heldout.json \
+    --merge

@@ -74,9 +74,9 @@ def _cmd_rank(args) -> int:
 def _cmd_heldout(args) -> int:
     from umlip import UMLIPCalculator
     from umlip.finetune.heldout import (check_disjoint, drift_from_base, evaluate,
-                                        heldout_records)
+                                        heldout_records, merge_results)
     from umlip.finetune.pool import read_pool
-    from umlip.io import write_json
+    from umlip.io import read_json, write_json
 
     records = heldout_records()
     if args.pool:
@@ -98,8 +98,10 @@ def _cmd_heldout(args) -> int:
           f"{rows[args.models[0]]['n_force_atoms']} free atoms [eV/Å], model - DFT; far: "
           f"model - {args.base} on structures away from the target [eV/atom, eV/Å], no DFT)")
     if args.out:
-        write_json(args.out, {"configs": [{k: r[k] for k in ("name", "id")} for r in records],
-                              "models": rows})
+        doc = {"configs": [{k: r[k] for k in ("name", "id")} for r in records], "models": rows}
+        if args.merge and Path(args.out).is_file():
+            doc = merge_results(read_json(args.out), doc)
+        write_json(args.out, doc)
     return 0
 
 
@@ -162,6 +164,9 @@ def add_finetune_parser(sub) -> None:
     h.add_argument("--base", default="7net-0",
                    help="base model: each model's drift from it away from the target")
     h.add_argument("-o", "--out", help="write every error to this JSON file")
+    h.add_argument("--merge", action="store_true",
+                   help="keep the other models already in --out (same held-out set); the "
+                        "models given are evaluated again")
     h.set_defaults(func=_cmd_heldout)
     o = fs.add_parser("report", formatter_class=HelpFormatter,
                       help="learning curves, forgetting and the zero-shot vs fine-tuned table "

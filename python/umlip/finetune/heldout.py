@@ -124,3 +124,13 @@ def drift_from_base(calc, base_calc, seed: int = FAR_SEED) -> Dict[str, Any]:
     per_atom = np.concatenate(df)
     return {"energy_mae_per_atom": float(np.mean(de)), "force_mae": float(per_atom.mean()),
             "energy_abs_per_atom": dict(zip(names, map(float, de))), "seed": seed}
+
+
+def merge_results(old: Dict[str, Any], new: Dict[str, Any]) -> Dict[str, Any]:
+    """A held-out results file (``{"configs": [...], "models": {...}}``) with ``new``'s
+    models added to ``old``'s, those evaluated again replaced; ValueError when the two were
+    made on different held-out sets."""
+    if old.get("configs") != new["configs"]:
+        raise ValueError("the existing file was made on another held-out set: write to "
+                         "another file or drop --merge")
+    return {"configs": new["configs"], "models": dict(old.get("models", {}), **new["models"])}
