@@ -138,9 +138,11 @@ def seed(scr, key, res, settings, source):
 class StageTimes:
     """Wall time [s] per recipe stage, kept in ``<scr>/timings.json``."""
 
-    def __init__(self, scr):
+    def __init__(self, scr, committed=None):
+        """``committed``: the stage times of the committed data file, kept for the stages
+        this scratch folder has no time of (on a fresh machine a seeded stage takes no time)."""
         self.path = os.path.join(scr, "timings.json")
-        self.times = read_json(self.path, {})
+        self.times = dict(committed or {}, **read_json(self.path, {}))
 
     def note(self, name, t0):
         """Stage ``name`` started at ``t0`` ended now; a rerun that found it cached (< 5 s)

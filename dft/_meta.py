@@ -155,8 +155,8 @@ def seeded(scr) -> dict:
     return read_json(os.path.join(scr, "seeded.json"), {})
 
 
-def committed_payload(task):
-    """(payload, source description) of the committed DATA_DIR/<task>.json when its hash
+def committed_document(task):
+    """(document, source description) of the committed DATA_DIR/<task>.json when its hash
     verifies, else (None, reason); UMLIP_DFT_NO_SEED=1 gives (None, ...) too."""
     path = os.path.join(DATA_DIR, task + ".json")
     if os.environ.get("UMLIP_DFT_NO_SEED"):
@@ -166,8 +166,14 @@ def committed_payload(task):
         return None, "no committed file"
     if payload_sha256(doc["payload"]) != doc["sha256"]:
         return None, f"payload hash of {path} does not match"
-    return doc["payload"], (f"data/{task}.json sha256 {doc['sha256'][:16]} "
-                            f"({doc['metadata'].get('date_utc')})")
+    return doc, (f"data/{task}.json sha256 {doc['sha256'][:16]} "
+                 f"({doc['metadata'].get('date_utc')})")
+
+
+def committed_payload(task):
+    """(payload, source description) of :func:`committed_document`."""
+    doc, src = committed_document(task)
+    return (doc["payload"] if doc is not None else None), src
 
 
 def scratch_wall_sum(*dirs) -> float:

@@ -452,7 +452,8 @@ def main(stages):
                "adsorption_energy_definition": "E(slab+H) - E(slab) - 1/2 E(H2)",
                "random_seeds": "none used (deterministic)"}
     payload["gpaw_setups"] = _meta.gpaw_setup_info(["Cu", "H"])
-    times = G.StageTimes(SCR)
+    doc, _ = _meta.committed_document(TASK)
+    times = G.StageTimes(SCR, (doc or {}).get("metadata", {}).get("stage_wall_times_s"))
     note_time = times.note
     write_output = G.output_writer(TASK, payload, __file__, SCR, times, T0, seeded_cache=True)
 
@@ -562,6 +563,7 @@ def main(stages):
                 payload["bridge_route"] = route
                 write()
             br = stage_bridge(sr, mol, report_bridge)
+            payload["bridge_route"] = br
             nb = br["neb"]
             if nb.get("status"):   # a partial path (cache-only rebuild): no barrier claimed
                 payload["dissociation_barrier_bridge_status"] = nb["status"]
