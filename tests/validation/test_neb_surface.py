@@ -147,3 +147,25 @@ def test_neb_note_flags_an_unconverged_model_neb():
     assert note.startswith("model NEB not converged (max force ")
     assert f"{short['max_neb_force_final']:.2f} eV/Å" in note and note.endswith("DFT NEB partial")
     assert Metric.neb_note(done, {"partial": False}) == ""
+
+
+def test_an_unconverged_h2_neb_gives_no_barrier_and_says_why():
+    """A model CI-NEB that did not converge claims no barrier; an H atom that went below the
+    top Cu layer along the path is named."""
+    from umlip.validation.tasks.h2_cu111 import H2Cu111Result, subsurface_images
+
+    def image(z_h):
+        return {"numbers": [29, 29, 1, 1], "positions": [[0, 0, 10], [2.5, 0, 10],
+                                                          [1, 1, z_h], [1, -1, z_h + 0.1]]}
+
+    model = {"optimizer_converged": False, "max_neb_force_final": 0.74, "barrier_vs_gas": 2.7,
+             "images": [image(13.0), image(9.5), image(11.0)]}
+    assert subsurface_images(model) == [1]
+    res = H2Cu111Result(bridge={"neb": {"model": model, "dft": {"barrier_vs_gas": 0.46}}})
+    row = {m.key: m for m in res.summary()}["h2_barrier_bridge_gas"]
+    assert row.value is None and row.reference == 0.46
+    assert row.note.startswith("no barrier: model NEB not converged (max force 0.74 eV/Å)")
+    assert "below the top Cu layer in image(s) 1" in row.note
+    model.update(optimizer_converged=True)
+    row = {m.key: m for m in res.summary()}["h2_barrier_bridge_gas"]
+    assert row.value == 2.7 and row.note == ""

@@ -410,15 +410,32 @@ def _draw_route(ax, nebs: Dict[str, Dict[str, Any]], col) -> None:
         ax.legend(fontsize=7)
 
 
+def subsurface_images(nb: Dict[str, Any]) -> List[int]:
+    """Indices of the NEB images (records) in which an H atom lies below the top Cu layer."""
+    out = []
+    for i, rec in enumerate(nb.get("images", [])):
+        z, num = np.array(rec["positions"])[:, 2], np.array(rec["numbers"])
+        if (num == 1).any() and (num != 1).any() and z[num == 1].min() < z[num != 1].max():
+            out.append(i)
+    return out
+
+
 def _barrier_metrics(neb: Dict[str, Any], suffix: str, route: str) -> List[Metric]:
-    """The barrier rows of one route's NEB section (model CI-NEB; model on the DFT path)."""
+    """The barrier rows of one route's NEB section (model CI-NEB; model on the DFT path).
+    A model CI-NEB that did not converge gives no barrier, only why."""
     out = []
     dft = neb.get("dft") or {}
-    if neb.get("model"):
+    m = neb.get("model")
+    if m:
+        value, note = m.get("barrier_vs_gas"), Metric.neb_note(m, dft)
+        if m.get("optimizer_converged") is False:
+            value, below = None, subsurface_images(m)
+            note = "no barrier: " + note + (
+                f"; H below the top Cu layer in image(s) {', '.join(map(str, below))}: the "
+                "model's path goes into the slab" if below else "")
         out.append(Metric(f"h2_barrier{suffix}_gas",
                           f"H2 dissociation barrier vs H2(g) (CI-NEB{route})", "eV",
-                          neb["model"].get("barrier_vs_gas"), dft.get("barrier_vs_gas"),
-                          note=Metric.neb_note(neb["model"], dft)))
+                          value, dft.get("barrier_vs_gas"), note=note))
     if neb.get("model_at_dft_images"):
         out.append(Metric(f"h2_barrier{suffix}_dftpath",
                           f"H2 barrier vs H2(g) on the DFT path{route}", "eV",
