@@ -37,6 +37,12 @@ def test_series_spread_and_best():
     assert spread(ser[("fps", 0, "plain")][32], "Eads_fcc") is None
     # lowest mean held-out MAE: the single replay seed (0.04) beats 32 plain (0.06)
     assert best_finetuned(ser) == (("fps", 0, "replay"), 8)
+    # a cell over fewer seeds than the budget has (a row measured for some models) says so
+    from umlip.finetune.report import _cells
+    plain = ser[("fps", 0, "plain")]
+    plain[8][0]["errors"].pop("Eads_fcc")
+    assert _cells(plain, [8], "Eads_fcc") == ["+0.055 [+0.050, +0.060] (2 of 3 seeds)"]
+    assert _cells(plain, [8], "heldout_energy_mae") == ["0.100 [0.080, 0.120]"]
 
 
 def test_cost_of_nested_budgets(tmp_path):

@@ -20,11 +20,14 @@ from umlip.io import PathLike, read_json, write_json
 RUN_LABEL = re.compile(r"-ft(?P<budget>\d+)-(?P<strategy>[a-z]+)(?P<rank_seed>\d+)"
                        r"-s(?P<seed>\d+)(?:-(?P<variant>[a-z]+))?$")
 
-#: what the fine-tuning targets: (metric key, short name); model - DFT [eV or Å]
+#: what the fine-tuning targets: (metric key, short name); model - DFT [eV or Å]. The
+#: bridge-to-hollow barrier was not targeted: the pool holds the base model's top-site path
 TARGET = (("Eads_fcc", "E_ads H fcc"), ("Eads_hcp", "E_ads H hcp"),
           ("Eads_ontop", "E_ads H top"), ("E_2H", "2H vs slab + H2(g)"),
           ("h2_barrier_gas", "H2 barrier (own CI-NEB)"),
           ("h2_barrier_dftpath", "H2 barrier on the DFT path"),
+          ("h2_barrier_bridge_gas", "H2 barrier, bridge-to-hollow route (own CI-NEB)"),
+          ("h2_barrier_bridge_dftpath", "H2 barrier, bridge-to-hollow route, on the DFT path"),
           ("h2_binding", "H2 binding energy"), ("cu_a0", "Cu a0 [Å]"),
           ("adatom_hop_fwd", "Cu adatom hop fcc->hcp"),
           ("Eads_top_minus_fcc", "E(H top) - E(H fcc), no H2 reference"))
@@ -157,8 +160,14 @@ def _fmt_spread(s, signed: bool = True) -> str:
 
 
 def _cells(rows_by_budget, budgets, key) -> List[str]:
+    """One cell per budget; a cell over fewer seeds than the budget has says how many."""
     signed = not any(u in key for u in UNSIGNED)
-    return [_fmt_spread(spread(rows_by_budget[b], key), signed) for b in budgets]
+    out = []
+    for b in budgets:
+        s, n = spread(rows_by_budget[b], key), len(rows_by_budget[b])
+        cell = _fmt_spread(s, signed)
+        out.append(cell + (f" ({s[3]} of {n} seeds)" if s is not None and s[3] < n else ""))
+    return out
 
 
 def _name(name: str) -> str:
