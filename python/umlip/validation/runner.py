@@ -151,6 +151,7 @@ def _open_manifest(root: Path, calculator_info: Dict[str, Any], opt: RunOptions
     mpath = root / "manifest.json"
     manifest = read_json(mpath) if mpath.is_file() else {"tasks": {}}
     old = manifest.get("calculator")
+    replaced = None         # the content hash this run's re-exported file takes over from
     if old and _identity(old) != _identity(calculator_info):
         why = same_checkpoint(old, calculator_info)
         if why is None:
@@ -162,8 +163,7 @@ def _open_manifest(root: Path, calculator_info: Dict[str, Any], opt: RunOptions
         earlier = manifest.setdefault("earlier_calculators", [])
         earlier.append(dict(old, replaced_because=why,
                             replaced=time.strftime("%Y-%m-%dT%H:%M:%S")))
-        for entry in manifest["tasks"].values():
-            entry.setdefault("content_hash", old["content_hash"])
+        replaced = old["content_hash"]
     manifest.update({"label": calculator_info["label"], "calculator": calculator_info,
                      "umlip_version": __version__,
                      "reference_dir": str(opt.reference_dir or ""),
@@ -171,9 +171,9 @@ def _open_manifest(root: Path, calculator_info: Dict[str, Any], opt: RunOptions
     # on disk before any piece is cached: a run stopped early still marks whose pieces these are
     current = read_json(mpath) if mpath.is_file() else {}
     tasks = current.get("tasks", manifest["tasks"])
-    if old and manifest.get("earlier_calculators"):
+    if replaced:
         for entry in tasks.values():
-            entry.setdefault("content_hash", manifest["earlier_calculators"][-1]["content_hash"])
+            entry.setdefault("content_hash", replaced)
     write_json(mpath, dict(manifest, tasks=tasks))
     return manifest
 
