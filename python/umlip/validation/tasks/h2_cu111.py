@@ -216,12 +216,7 @@ class H2Cu111Task(Task):
         start = atoms_from_record(d) if d else with_h_pair(atoms_from_record(clean), pair)
         rel, sp = relax_pair(self.cache, calc, "2H_" + pair.replace("+", "_"), start, d,
                              s.fmax, s.relax_steps)
-        return rel, {
-            "relaxed": rel["energy"] - zero.relaxed,
-            "at_dft": sp["energy"] - zero.at_dft if (sp and zero.at_dft is not None) else None,
-            "dft": d["energy"] - zero.dft if (d and zero.dft is not None) else None,
-            "hh_model": hh_distance(rel), "hh_dft": hh_distance(d) if d else None,
-            "converged": rel["optimizer_converged"]}
+        return rel, _pair_section(rel, sp, d, zero)
 
     def _final_state(self, pair_recs: Dict[str, Any]) -> Dict[str, Any]:
         """The dissociated pair the NEB ends in: DFT's lowest, else the model's."""
@@ -239,13 +234,9 @@ class H2Cu111Task(Task):
         start = atoms_from_record(d) if d else with_h2_far(
             atoms_from_record(clean), atoms_from_record(pair_rec), hh_distance(h2))
         far, far_sp = relax_pair(self.cache, calc, "H2_far", start, d, s.fmax, s.relax_steps)
-        return far, {
-            "relaxed": far["energy"] - zero.relaxed,
-            "at_dft": far_sp["energy"] - zero.at_dft
-            if (far_sp and zero.at_dft is not None) else None,
-            "dft": d["energy"] - zero.dft if (d and zero.dft is not None) else None,
-            "height_model": height_above_surface(far, 2),
-            "height_dft": height_above_surface(d, 2) if d else None}
+        return far, {**_energies(far, far_sp, d, zero),
+                     "height_model": height_above_surface(far, 2),
+                     "height_dft": height_above_surface(d, 2) if d else None}
 
     def _neb(self, calc, res: H2Cu111Result, clean, far, pair_rec, zero: "_Zero", prog
              ) -> None:
@@ -268,13 +259,7 @@ class H2Cu111Task(Task):
                                                            BRIDGE_PAIR)
         key = "2H_" + BRIDGE_PAIR.replace("+", "_")
         pair, pair_sp = relax_pair(self.cache, calc, key, start, d, s.fmax, s.relax_steps)
-        res.bridge["pair"] = {
-            "relaxed": pair["energy"] - zero.relaxed,
-            "at_dft": pair_sp["energy"] - zero.at_dft
-            if (pair_sp and zero.at_dft is not None) else None,
-            "dft": d["energy"] - zero.dft if (d and zero.dft is not None) else None,
-            "hh_model": hh_distance(pair), "hh_dft": hh_distance(d) if d else None,
-            "converged": pair["optimizer_converged"]}
+        res.bridge["pair"] = _pair_section(pair, pair_sp, d, zero)
         fd = self._dft("bridge_route.H2_far")
         # above the bridge itself: the midpoint of the pair's start sites, axis across the bond
         far_start = atoms_from_record(fd) if fd else with_h2_far(
@@ -282,11 +267,7 @@ class H2Cu111Task(Task):
             hh_distance(h2))
         far, far_sp = relax_pair(self.cache, calc, "H2_far_bridge", far_start, fd, s.fmax,
                                  s.relax_steps)
-        res.bridge["h2_far"] = {
-            "relaxed": far["energy"] - zero.relaxed,
-            "at_dft": far_sp["energy"] - zero.at_dft
-            if (far_sp and zero.at_dft is not None) else None,
-            "dft": fd["energy"] - zero.dft if (fd and zero.dft is not None) else None}
+        res.bridge["h2_far"] = _energies(far, far_sp, fd, zero)
         res.bridge["neb"] = self._route_neb(calc, res, "neb_bridge", "bridge_route.neb", clean,
                                             far, pair, zero, prog, dft_start=True)
 
@@ -379,6 +360,21 @@ class H2Cu111Task(Task):
             ax.set_title(f"H2 dissociation on Cu(111), {title}", fontsize=9)
         out.append(save(fig, outdir, "h2_cu111_neb.png"))
         return out
+
+
+def _energies(rel, sp, d, zero: "_Zero") -> Dict[str, Any]:
+    """Energies of one configuration relative to the clean slab + gas H2: the model relaxed
+    (``rel``), the model at the DFT geometry (``sp``) and DFT (``d``); None where missing."""
+    return {"relaxed": rel["energy"] - zero.relaxed,
+            "at_dft": sp["energy"] - zero.at_dft if (sp and zero.at_dft is not None) else None,
+            "dft": d["energy"] - zero.dft if (d and zero.dft is not None) else None}
+
+
+def _pair_section(rel, sp, d, zero: "_Zero") -> Dict[str, Any]:
+    """A 2H pair's result section: its energies, H-H distances and whether it relaxed."""
+    return {**_energies(rel, sp, d, zero),
+            "hh_model": hh_distance(rel), "hh_dft": hh_distance(d) if d else None,
+            "converged": rel["optimizer_converged"]}
 
 
 def _draw_route(ax, nebs: Dict[str, Dict[str, Any]], col) -> None:
