@@ -64,3 +64,24 @@ def test_site_difference_row_needs_no_h2_reference():
 
     errors = metric_errors({"h2_cu111": Result()})
     assert errors["Eads_top_minus_fcc"] == pytest.approx((0.75 - 0.39) - (-0.36 + 0.24))
+
+
+def test_label_cost_covers_every_variant_of_a_ranking(tmp_path):
+    """Replay trained further than plain on the same ranking: its budget gets a cost too."""
+    from umlip.finetune.pool import SCHEMA
+    from umlip.finetune.report import label_costs
+
+    ids = [f"c{k}" for k in range(4)]
+    (tmp_path / "pool.json").write_text(json.dumps({
+        "schema": SCHEMA, "configs": [{"id": i} for i in ids],
+        "rankings": {"fps:0": [3, 2, 1, 0]}}))
+    (tmp_path / "labels").mkdir()
+    for k, i in enumerate(ids):
+        (tmp_path / "labels" / f"{i}.json").write_text(json.dumps({"wall_time_s": 900.0 * k}))
+    data = {"base": dict(_row(0, None), strategy=None),
+            "finetuned": [_row(2, 1), _row(2, 1, variant="replay"),
+                          _row(4, 1, variant="replay")]}
+    cost = label_costs(series(data), tmp_path / "pool.json")
+    # ranked c3, c2 first: (2700 + 1800) s on 2 cores; all four: 5400 s
+    assert cost["fps:0"][2] == pytest.approx(4500 * 2 / 3600)
+    assert cost["fps:0"][4] == pytest.approx(5400 * 2 / 3600)

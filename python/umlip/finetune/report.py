@@ -145,6 +145,25 @@ def compute_cost(labels_dir: PathLike, ranking: Sequence[str], budgets: Sequence
                 if None not in walls[:b] else float("nan")) for b in budgets}
 
 
+def label_costs(ser, pool_path: PathLike) -> Dict[str, Dict[int, float]]:
+    """DFT core-hours per ranking ("strategy:seed") and budget, over the budgets of every
+    variant trained on that ranking (the labels are shared; one variant may go further)."""
+    from umlip.finetune.pool import read_pool, training_set
+
+    pool = read_pool(pool_path)
+    labels_dir = Path(pool_path).parent / "labels"
+    budgets_of: Dict[str, set] = {}
+    for (strategy, rseed, _), by_budget in ser.items():
+        budgets_of.setdefault(f"{strategy}:{rseed}", set()).update(by_budget)
+    cost = {}
+    for key, budgets in budgets_of.items():
+        if key in pool["rankings"]:
+            strategy, rseed = key.split(":")
+            ids = training_set(pool, strategy, int(rseed), len(pool["rankings"][key]))
+            cost[key] = compute_cost(labels_dir, ids, sorted(budgets))
+    return cost
+
+
 #: rows that are magnitudes (MAEs, drifts, times), printed without a sign
 UNSIGNED = ("_mae", "far_", "train_minutes")
 
@@ -212,8 +231,6 @@ def write_finetune_report(base_run: PathLike, finetune_runs: PathLike, out_dir: 
                           heldout: Optional[PathLike] = None, pool: Optional[PathLike] = None
                           ) -> Path:
     """Plots, data JSON and README.md (the tables) in ``out_dir``."""
-    from umlip.finetune.pool import read_pool, training_set
-
     data = collect(base_run, finetune_runs, heldout)
     ser = series(data)
     out = Path(out_dir)
@@ -227,15 +244,7 @@ def write_finetune_report(base_run: PathLike, finetune_runs: PathLike, out_dir: 
              "[min, max]; model - DFT in eV unless stated; MAE rows are the MAE itself. "
              "Budget 0 is the base model.", "",
              "![learning curves](learning_curves.png)", "", "![forgetting](forgetting.png)", ""]
-    cost = {}
-    if pool:
-        p = read_pool(pool)
-        labels_dir = Path(pool).parent / "labels"
-        for (strategy, rseed, _), by_budget in ser.items():
-            key = f"{strategy}:{rseed}"
-            if key in p["rankings"] and key not in cost:
-                ids = training_set(p, strategy, rseed, len(p["rankings"][key]))
-                cost[key] = compute_cost(labels_dir, ids, list(by_budget))
+    cost = label_costs(ser, pool) if pool else {}
     for (strategy, rseed, variant), by_budget in ser.items():
         budgets = list(by_budget)
         lines += [f"## Ranking {strategy}:{rseed}, {variant} fine-tuning", "",
