@@ -15,6 +15,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from umlip.finetune.pool import ranking_key, read_pool, training_set
 from umlip.io import PathLike, read_json, write_json
 
 RUN_LABEL = re.compile(r"-ft(?P<budget>\d+)-(?P<strategy>[a-z]+)(?P<rank_seed>\d+)"
@@ -148,18 +149,16 @@ def compute_cost(labels_dir: PathLike, ranking: Sequence[str], budgets: Sequence
 def label_costs(ser, pool_path: PathLike) -> Dict[str, Dict[int, float]]:
     """DFT core-hours per ranking ("strategy:seed") and budget, over the budgets of every
     variant trained on that ranking (the labels are shared; one variant may go further)."""
-    from umlip.finetune.pool import read_pool, training_set
-
     pool = read_pool(pool_path)
     labels_dir = Path(pool_path).parent / "labels"
-    budgets_of: Dict[str, set] = {}
+    budgets_of: Dict[Tuple[str, int], set] = {}
     for (strategy, rseed, _), by_budget in ser.items():
-        budgets_of.setdefault(f"{strategy}:{rseed}", set()).update(by_budget)
+        budgets_of.setdefault((strategy, rseed), set()).update(by_budget)
     cost = {}
-    for key, budgets in budgets_of.items():
+    for (strategy, rseed), budgets in budgets_of.items():
+        key = ranking_key(strategy, rseed)
         if key in pool["rankings"]:
-            strategy, rseed = key.split(":")
-            ids = training_set(pool, strategy, int(rseed), len(pool["rankings"][key]))
+            ids = training_set(pool, strategy, rseed, len(pool["rankings"][key]))
             cost[key] = compute_cost(labels_dir, ids, sorted(budgets))
     return cost
 
@@ -257,7 +256,7 @@ def write_finetune_report(base_run: PathLike, finetune_runs: PathLike, out_dir: 
                 lines.append(f"| {_name(name)} | " + " | ".join(cells) + " |")
         seeds = [str(len(by_budget[b])) for b in budgets]
         lines.append("| training seeds | " + " | ".join(seeds) + " |")
-        c = cost.get(f"{strategy}:{rseed}")
+        c = cost.get(ranking_key(strategy, rseed))
         if c:
             lines.append("| DFT core-hours (labels) | " + " | ".join(
                 f"{c.get(b, float('nan')):.1f}" for b in budgets) + " |")
