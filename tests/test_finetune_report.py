@@ -85,3 +85,28 @@ def test_label_cost_covers_every_variant_of_a_ranking(tmp_path):
     # ranked c3, c2 first: (2700 + 1800) s on 2 cores; all four: 5400 s
     assert cost["fps:0"][2] == pytest.approx(4500 * 2 / 3600)
     assert cost["fps:0"][4] == pytest.approx(5400 * 2 / 3600)
+
+
+def test_reactive_section_tests_each_run_against_zero_shot():
+    """Counts with exact intervals, Fisher p against the zero-shot run at each energy, and
+    only a difference that survives Holm's correction named as one."""
+    from umlip.finetune.report import reactive_section
+    from umlip.validation.stats import fisher_exact, holm
+
+    def runs(*counts, backend="ase"):
+        return [{"energy_eV": e, "n": 20, "n_dissociated": k, "backend": backend}
+                for e, k in zip((0.3, 1.2), counts)]
+
+    reactive = {"base": runs(0, 4, backend="lammps"), "base-ft8-fps0-s1": runs(1, 8),
+                "base-ft128-fps0-s1": runs(0, 16)}
+    text = "\n".join(reactive_section(reactive, "base"))
+    assert "| base (zero-shot) | lammps | 0/20 [0.00, 0.17] | 4/20 [0.06, 0.44] |" in text
+    p8 = fisher_exact(8, 20, 4, 20)
+    assert f"8/20 [0.19, 0.64] p = {p8:.2f}" in text and p8 > 0.05
+    p16 = fisher_exact(16, 20, 4, 20)
+    assert p16 < 0.05 / 4                                          # survives Holm over 4 tests
+    q = holm([fisher_exact(1, 20, 0, 20), p8, 1.0, p16])
+    assert f"ft128-fps0-s1 at 1.2 eV (Holm-adjusted p = {q[3]:.3f})" in text
+    assert "ft8-fps0-s1 at 1.2" not in text.split("Holm's correction")[1]
+    assert "8 or more apart" in text                               # 20 trajectories resolve 8
+    assert reactive_section(reactive, "missing") == []

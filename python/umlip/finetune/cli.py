@@ -110,7 +110,8 @@ def _cmd_report(args) -> int:
 
     out = write_finetune_report(args.base_run, args.runs, args.out, heldout=args.heldout,
                                 pool=args.pool)
-    print(f"wrote {out}/README.md, learning_curves.png, forgetting.png, data.json")
+    pngs = ", ".join(sorted(p.name for p in Path(out).glob("*.png")))
+    print(f"wrote {out}/README.md, {pngs}, data.json")
     return 0
 
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from umlip.finetune.pool import ranking_key, read_pool, training_set
 from umlip.io import PathLike, read_json, write_json
+from umlip.validation.stats import binomial_ci, fisher_exact, holm, smallest_resolvable_difference
 
 RUN_LABEL = re.compile(r"-ft(?P<budget>\d+)-(?P<strategy>[a-z]+)(?P<rank_seed>\d+)"
                        r"-s(?P<seed>\d+)(?:-(?P<variant>[a-z]+))?$")
@@ -43,6 +44,9 @@ FORGETTING = (("diss_binding_mae_window", "dissociation curves, MAE [eV]"),
               ("ph_Si_mesh_mae", "Si phonons, MAE [THz]"),
               ("far_energy_mae_per_atom", "away from the target: |E - E_base| [eV/atom]"),
               ("far_force_mae", "away from the target: |F - F_base| [eV/Å]"))
+#: the reactive-MD rows (P(dissociation) per incidence energy) have no DFT value: the model's
+#: own rate, compared with the zero-shot model's (see ``reactive_section``)
+REACTIVE_PREFIX = "pdiss_"
 HELDOUT = (("heldout_energy_mae", "held-out binding energies, MAE [eV]"),
            ("heldout_force_mae", "held-out forces, MAE [eV/Å]"))
 
@@ -77,8 +81,11 @@ def metric_errors(results) -> Dict[str, float]:
 
 def collect(base_run: PathLike, finetune_runs: PathLike, heldout: Optional[PathLike] = None
             ) -> Dict[str, Any]:
-    """Every model's numbers: ``{"base": row, "finetuned": [row, ...]}``, a row being
-    ``{label, budget, strategy, rank_seed, seed, variant, errors: {key: value}}``."""
+    """Every model's numbers: ``{"base": row, "finetuned": [row, ...], "reactive_md": {label:
+    counts}}``, a row being ``{label, budget, strategy, rank_seed, seed, variant, errors: {key:
+    value}}``; ``reactive_md`` holds every run with that task (the base first, then the
+    fine-tuning runs, including ones that are not a fine-tuned model, e.g. the base model on
+    another MD backend): ``[{energy_eV, n, n_dissociated, backend}]``."""
     from umlip.validation.report import load_models
 
     _, base = load_models([Path(base_run)])
@@ -113,7 +120,80 @@ def collect(base_run: PathLike, finetune_runs: PathLike, heldout: Optional[PathL
     base_row = row(base_label, base[base_label],
                    {"budget": 0, "strategy": None, "rank_seed": None, "seed": None,
                     "variant": None})
-    return {"base": base_row, "finetuned": rows}
+    reactive = {label: reactive_counts(res["reactive_md"])
+                for label, res in list(base.items()) + list(tuned.items())
+                if "reactive_md" in res}
+    return {"base": base_row, "finetuned": rows, "reactive_md": reactive}
+
+
+def reactive_counts(result) -> List[Dict[str, Any]]:
+    """``[{energy_eV, n, n_dissociated, backend}]`` of a reactive-MD task result."""
+    return [{"energy_eV": float(r["energy_eV"]), "n": int(r["n"]),
+             "n_dissociated": int(r["n_dissociated"]), "backend": r["backend"]}
+            for r in result.energies]
+
+
+def reactive_keys(data: Dict[str, Any]) -> Tuple[Tuple[str, str], ...]:
+    """The P(dissociation) rows present in ``data``, by incidence energy: (key, name)."""
+    keys = {k for r in [data["base"]] + data["finetuned"] for k in r["errors"]
+            if k.startswith(REACTIVE_PREFIX)}
+    return tuple((k, f"P(dissociation) at {k[len(REACTIVE_PREFIX):]} eV (model; no DFT value)")
+                 for k in sorted(keys, key=lambda k: float(k[len(REACTIVE_PREFIX):])))
+
+
+def reactive_section(reactive: Dict[str, List[Dict[str, Any]]], base_label: str,
+                     alpha: float = 0.05) -> List[str]:
+    """Markdown: every run's dissociated / trajectories per incidence energy with the exact
+    95% interval, and the two-sided Fisher exact p against the zero-shot run ``base_label``
+    at the same energy; the comparisons that stay below ``alpha`` after Holm's correction
+    over the whole table are named."""
+    if base_label not in reactive:
+        return []
+    base = {r["energy_eV"]: r for r in reactive[base_label]}
+    energies = sorted(base)
+    lines = ["## P(dissociation) of H2 on Cu(111): reactive MD", "",
+             "No DFT value: AIMD trajectories are beyond this machine, so the rows say whether "
+             "fine-tuning changed the model's own rate. Cells: dissociated / trajectories "
+             "[exact 95% interval]; p: two-sided Fisher exact test against the zero-shot run "
+             f"at the same energy (`{_name(base_label)}`). Same incidence conditions, seeds "
+             "and NVE settings in every run; the backend is the MD engine (the LAMMPS pair "
+             "style and the ASE calculator give the same forces).", "",
+             "| run | backend | " + " | ".join(f"{e:g} eV" for e in energies) + " |",
+             "|---|---|" + "---:|" * len(energies)]
+    tests = []
+    for label, rows in reactive.items():
+        by_e = {r["energy_eV"]: r for r in rows}
+        cells = []
+        for e in energies:
+            r = by_e.get(e)
+            if r is None:
+                cells.append("n/a")
+                continue
+            ci = binomial_ci(r["n_dissociated"], r["n"])
+            cell = f"{r['n_dissociated']}/{r['n']} [{ci['low']:.2f}, {ci['high']:.2f}]"
+            if label != base_label:
+                b = base[e]
+                p = fisher_exact(r["n_dissociated"], r["n"], b["n_dissociated"], b["n"])
+                tests.append((label, e, p))
+                cell += f" p = {p:.2f}"
+            cells.append(cell)
+        name = label[len(base_label) + 1:] if label.startswith(base_label + "-") else label
+        if label == base_label:
+            name += " (zero-shot)"
+        backends = sorted({r["backend"] for r in rows})
+        lines.append(f"| {_name(name)} | {', '.join(backends)} | " + " | ".join(cells) + " |")
+    ns = sorted({r["n"] for rows in reactive.values() for r in rows})
+    lines.append("")
+    if len(ns) == 1:
+        lines.append(f"With {ns[0]} trajectories per energy, two counts differ at the 5% level "
+                     f"for every baseline only if they are {smallest_resolvable_difference(ns[0])}"
+                     " or more apart.")
+    adjusted = holm([p for _, _, p in tests]) if tests else []
+    hits = [f"{_name(label)} at {e:g} eV (Holm-adjusted p = {q:.3f})"
+            for (label, e, _), q in zip(tests, adjusted) if q < alpha]
+    lines.append(f"Differences from the zero-shot run after Holm's correction over the "
+                 f"{len(tests)} comparisons: " + ("; ".join(hits) if hits else "none") + ".")
+    return lines + [""]
 
 
 def series(data: Dict[str, Any]) -> Dict[Tuple[str, int, str], Dict[int, List[Dict]]]:
@@ -164,7 +244,7 @@ def label_costs(ser, pool_path: PathLike) -> Dict[str, Dict[int, float]]:
 
 
 #: rows that are magnitudes (MAEs, drifts, times), printed without a sign
-UNSIGNED = ("_mae", "far_", "train_minutes")
+UNSIGNED = ("_mae", "far_", "train_minutes", REACTIVE_PREFIX)
 
 
 def _fmt_spread(s, signed: bool = True) -> str:
@@ -226,6 +306,37 @@ def plot_curves(ser, keys, title: str, path: Path) -> None:
     plt.close(fig)
 
 
+def plot_pdissociation(reactive: Dict[str, List[Dict[str, Any]]], base_label: str,
+                       path: Path) -> None:
+    """P(dissociation) against incidence energy, one curve per run, bars: exact 95% interval
+    (the sampling uncertainty of the trajectory count, larger than any seed spread here)."""
+    from umlip.validation.plotting import pyplot
+
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    width = 0.012 * max(len(reactive) - 1, 1)
+    for k, (label, rows) in enumerate(reactive.items()):
+        rows = sorted(rows, key=lambda r: r["energy_eV"])
+        shift = (k / max(len(reactive) - 1, 1) - 0.5) * width * 2
+        e = np.array([r["energy_eV"] for r in rows]) + shift
+        ci = [binomial_ci(r["n_dissociated"], r["n"]) for r in rows]
+        p = np.array([c["estimate"] for c in ci])
+        err = np.array([p - [c["low"] for c in ci], [c["high"] for c in ci] - p])
+        name = label[len(base_label) + 1:] if label.startswith(base_label + "-") else label
+        if label == base_label:
+            name += " (zero-shot)"
+        ax.errorbar(e, p, yerr=err, marker="o", capsize=3, label=f"{name}, {rows[0]['backend']}")
+    ax.set_xlabel("H2 incidence energy [eV]")
+    ax.set_ylabel("P(dissociation)")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_title("H2 on Cu(111), reactive MD; bars: exact 95% interval", fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def write_finetune_report(base_run: PathLike, finetune_runs: PathLike, out_dir: PathLike,
                           heldout: Optional[PathLike] = None, pool: Optional[PathLike] = None
                           ) -> Path:
@@ -233,8 +344,13 @@ def write_finetune_report(base_run: PathLike, finetune_runs: PathLike, out_dir: 
     data = collect(base_run, finetune_runs, heldout)
     ser = series(data)
     out = Path(out_dir)
+    reactive = reactive_keys(data)
     plot_curves(ser, HELDOUT + TARGET, "Fine-tuning: model - DFT (held-out: MAE) vs DFT labels; "
                 "bars: min-max over training seeds", out / "learning_curves.png")
+    if data["reactive_md"]:
+        plot_pdissociation(data["reactive_md"], data["base"]["label"], out / "pdissociation.png")
+    else:
+        (out / "pdissociation.png").unlink(missing_ok=True)   # no stale plot of older runs
     plot_curves(ser, FORGETTING, "Forgetting: what fine-tuning did not target (MAE, or model - "
                 "DFT)", out / "forgetting.png")
     lines = ["# Fine-tuning SevenNet-0 for H2 on Cu(111): learning curves and forgetting", "",
@@ -243,16 +359,19 @@ def write_finetune_report(base_run: PathLike, finetune_runs: PathLike, out_dir: 
              "[min, max]; model - DFT in eV unless stated; MAE rows are the MAE itself. "
              "Budget 0 is the base model.", "",
              "![learning curves](learning_curves.png)", "", "![forgetting](forgetting.png)", ""]
+    if reactive:
+        lines += ["![P(dissociation)](pdissociation.png)", ""]
     cost = label_costs(ser, pool) if pool else {}
     for (strategy, rseed, variant), by_budget in ser.items():
         budgets = list(by_budget)
         lines += [f"## Ranking {strategy}:{rseed}, {variant} fine-tuning", "",
                   "| quantity | " + " | ".join(f"{b} labels" for b in budgets) + " |",
                   "|---|" + "---:|" * len(budgets)]
-        for key, name in HELDOUT + TARGET + FORGETTING + (
+        for key, name in HELDOUT + TARGET + FORGETTING + reactive + (
                 ("train_minutes", "training wall time per model [min]"),):
             cells = _cells(by_budget, budgets, key)
-            if any(c != "n/a" for c in cells):
+            # a row with the base model's value alone says nothing about fine-tuning
+            if any(c != "n/a" for b, c in zip(budgets, cells) if b > 0):
                 lines.append(f"| {_name(name)} | " + " | ".join(cells) + " |")
         seeds = [str(len(by_budget[b])) for b in budgets]
         lines.append("| training seeds | " + " | ".join(seeds) + " |")
@@ -270,13 +389,14 @@ def write_finetune_report(base_run: PathLike, finetune_runs: PathLike, out_dir: 
                   f"({len(rows)} seed{'s' if len(rows) > 1 else ''}), the lowest held-out "
                   "binding-energy MAE; cells: model - DFT.", "",
                   "| quantity | zero-shot | best fine-tuned |", "|---|---:|---:|"]
-        for key, name in HELDOUT + TARGET + FORGETTING:
+        for key, name in HELDOUT + TARGET + FORGETTING + reactive:
             cells = _cells({0: [data["base"]], 1: rows}, [0, 1], key)
             lines.append(f"| {_name(name)} | " + " | ".join(cells) + " |")
         lines.append("")
+    lines += reactive_section(data["reactive_md"], data["base"]["label"])
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "data.json", {"base": data["base"], "finetuned": data["finetuned"],
-                                   "dft_core_hours": cost})
+                                   "reactive_md": data["reactive_md"], "dft_core_hours": cost})
     (out / "README.md").write_text("\n".join(lines))
     return out
 
