@@ -280,3 +280,30 @@ def test_a_reexport_of_the_same_checkpoint_continues_its_folder(tmp_path):
         shipped, dict(shipped, content_hash="sha256:bbbb", source_sha256="c1"))
     assert same_checkpoint(shipped, dict(shipped, content_hash="sha256:bbbb",
                                          family_version="0.14.0")) is None
+
+
+def test_finetune_report_from_validation_runs(results, tmp_path):
+    """`umlip finetune report` on real task results: a "fine-tuned" run that is the base
+    model's own results again gives zero change in every row and p = 1 in reactive MD."""
+    import shutil
+
+    out, _ = results
+    runs = tmp_path / "runs"
+    tuned = runs / "toy_calculator-ft8-fps0-s1"
+    shutil.copytree(out / "toy_calculator", tuned)
+    man = json.loads((tuned / "manifest.json").read_text())
+    man["label"] = tuned.name
+    (tuned / "manifest.json").write_text(json.dumps(man))
+    assert main(["finetune", "report", str(out / "toy_calculator"), str(runs),
+                 "-o", str(tmp_path / "rep")]) == 0
+    text = (tmp_path / "rep" / "README.md").read_text()
+    assert (tmp_path / "rep" / "pdissociation.png").is_file()
+    data = json.loads((tmp_path / "rep" / "data.json").read_text())
+    assert list(data["reactive_md"]) == ["toy_calculator", tuned.name]
+    base, ft = data["base"]["errors"], data["finetuned"][0]["errors"]
+    same = {k for k in ft if ft[k] == base[k] or (ft[k] != ft[k] and base[k] != base[k])}
+    assert same == set(ft) and "Eads_fcc" in ft and any(k.startswith("pdiss_") for k in ft)
+    row = next(line for line in text.splitlines() if line.startswith("| ft8-fps0-s1 |"))
+    counts = data["reactive_md"][tuned.name]
+    assert row.count("p = 1.00") == len(counts) >= 2
+    assert f"over the {len(counts)} comparisons: none." in text
