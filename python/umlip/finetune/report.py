@@ -33,6 +33,9 @@ TARGET = (("Eads_fcc", "E_ads H fcc"), ("Eads_hcp", "E_ads H hcp"),
           ("h2_binding", "H2 binding energy"), ("cu_a0", "Cu a0 [Å]"),
           ("adatom_hop_fwd", "Cu adatom hop fcc->hcp"),
           ("Eads_top_minus_fcc", "E(H top) - E(H fcc), no H2 reference"))
+#: the rows with an accuracy goal: within GOAL_EV of DFT (drawn as a band on the plots)
+GOAL_KEYS = ("Eads_fcc", "Eads_hcp", "Eads_ontop", "h2_barrier_gas", "h2_barrier_dftpath")
+GOAL_EV = 0.05
 #: derived rows: key -> (minuend, subtrahend), both model - DFT
 DERIVED = {"Eads_top_minus_fcc": ("Eads_ontop", "Eads_fcc")}
 #: what it does not target: (metric key, short name); the value itself (an MAE) or, for a
@@ -292,13 +295,18 @@ def plot_curves(ser, keys, title: str, path: Path) -> None:
             ax.errorbar(x, mean, yerr=err, marker="o", capsize=3,
                         label=f"{strategy}:{rseed} {variant}")
         ax.axhline(0.0, color="black", lw=0.8)
+        if key in GOAL_KEYS:
+            ax.axhspan(-GOAL_EV, GOAL_EV, color="0.85", zorder=0,
+                       label=f"goal: within {GOAL_EV} eV of DFT")
         ax.set_xscale("log", base=2)
         ax.set_title(name, fontsize=9)
         ax.set_xlabel("DFT labels (0 plotted at 1)")
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
-    if axes.flat[0].get_legend_handles_labels()[0]:
-        axes.flat[0].legend(fontsize=7)
+    for ax in axes.flat:
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
+            break
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -357,7 +365,8 @@ def write_finetune_report(base_run: PathLike, finetune_runs: PathLike, out_dir: 
              "Made by `umlip finetune report` from the committed runs (how: "
              "[docs/finetune.md](../../finetune.md)). Cells: mean over training seeds "
              "[min, max]; model - DFT in eV unless stated; MAE rows are the MAE itself. "
-             "Budget 0 is the base model.", "",
+             "Budget 0 is the base model. Grey band on the learning curves: the goal, "
+             f"within {GOAL_EV} eV of DFT.", "",
              "![learning curves](learning_curves.png)", "", "![forgetting](forgetting.png)", ""]
     if reactive:
         lines += ["![P(dissociation)](pdissociation.png)", ""]
