@@ -64,6 +64,11 @@ def parse_run_label(label: str) -> Optional[Dict[str, Any]]:
             "variant": m["variant"] or "plain"}
 
 
+def model_stem(label: str, base_label: str) -> str:
+    """The model file's stem in a fine-tuned run label ``<base>-<stem>``, else the label."""
+    return label[len(base_label) + 1:] if label.startswith(base_label + "-") else label
+
+
 def metric_errors(results) -> Dict[str, float]:
     """``{metric key: model - DFT}`` (or the value, for metrics without a DFT value) of one
     model's task results."""
@@ -100,7 +105,7 @@ def collect(base_run: PathLike, finetune_runs: PathLike, heldout: Optional[PathL
 
     def row(label, results, info):
         errors = metric_errors(results)
-        stem = label[len(base_label) + 1:] if label.startswith(base_label + "-") else label
+        stem = model_stem(label, base_label)
         h = held.get(stem) or held.get(label)
         if h is not None:
             errors.update({k: h[k[len("heldout_"):]] for k, _ in HELDOUT})
@@ -116,7 +121,7 @@ def collect(base_run: PathLike, finetune_runs: PathLike, heldout: Optional[PathL
         info = parse_run_label(label)
         if info is not None:
             r = row(label, results, info)
-            prov = read_json(models / f"{label[len(base_label) + 1:]}.json", None)
+            prov = read_json(models / f"{model_stem(label, base_label)}.json", None)
             if prov is not None and "wall_time_s" in prov:
                 r["errors"]["train_minutes"] = float(prov["wall_time_s"]) / 60.0
             rows.append(r)
@@ -180,7 +185,7 @@ def reactive_section(reactive: Dict[str, List[Dict[str, Any]]], base_label: str,
                 tests.append((label, e, p))
                 cell += f" p = {p:.2f}"
             cells.append(cell)
-        name = label[len(base_label) + 1:] if label.startswith(base_label + "-") else label
+        name = model_stem(label, base_label)
         if label == base_label:
             name += " (zero-shot)"
         backends = sorted({r["backend"] for r in rows})
@@ -330,7 +335,7 @@ def plot_pdissociation(reactive: Dict[str, List[Dict[str, Any]]], base_label: st
         ci = [binomial_ci(r["n_dissociated"], r["n"]) for r in rows]
         p = np.array([c["estimate"] for c in ci])
         err = np.array([p - [c["low"] for c in ci], [c["high"] for c in ci] - p])
-        name = label[len(base_label) + 1:] if label.startswith(base_label + "-") else label
+        name = model_stem(label, base_label)
         if label == base_label:
             name += " (zero-shot)"
         ax.errorbar(e, p, yerr=err, marker="o", capsize=3, label=f"{name}, {rows[0]['backend']}")
