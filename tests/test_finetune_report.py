@@ -88,25 +88,36 @@ def test_label_cost_covers_every_variant_of_a_ranking(tmp_path):
 
 
 def test_reactive_section_tests_each_run_against_zero_shot():
-    """Counts with exact intervals, Fisher p against the zero-shot run at each energy, and
-    only a difference that survives Holm's correction named as one."""
+    """Counts with exact intervals, Fisher p against the zero-shot run of the same MD backend
+    (the base run where none), and only a difference that survives Holm's correction named."""
     from umlip.finetune.report import reactive_section
-    from umlip.validation.stats import fisher_exact, holm
+    from umlip.validation.stats import binomial_ci, fisher_exact, holm
 
     def runs(*counts, backend="ase"):
         return [{"energy_eV": e, "n": 20, "n_dissociated": k, "backend": backend}
                 for e, k in zip((0.3, 1.2), counts)]
 
-    reactive = {"base": runs(0, 4, backend="lammps"), "base-ft8-fps0-s1": runs(1, 8),
-                "base-ft128-fps0-s1": runs(0, 16)}
+    reactive = {"base": runs(0, 4, backend="lammps"), "base-ase": runs(0, 2),
+                "base-ft8-fps0-s1": runs(1, 9), "base-ft128-fps0-s1": runs(0, 16),
+                "base-ft32-fps0-s1": runs(0, 9, backend="lammps")}
     text = "\n".join(reactive_section(reactive, "base"))
-    assert "| base (zero-shot) | lammps | 0/20 [0.00, 0.17] | 4/20 [0.06, 0.44] |" in text
-    p8 = fisher_exact(8, 20, 4, 20)
-    assert f"8/20 [0.19, 0.64] p = {p8:.2f}" in text and p8 > 0.05
-    p16 = fisher_exact(16, 20, 4, 20)
-    assert p16 < 0.05 / 4                                          # survives Holm over 4 tests
-    q = holm([fisher_exact(1, 20, 0, 20), p8, 1.0, p16])
-    assert f"ft128-fps0-s1 at 1.2 eV (Holm-adjusted p = {q[3]:.3f})" in text
-    assert "ft8-fps0-s1 at 1.2" not in text.split("Holm's correction")[1]
-    assert "8 or more apart" in text                               # 20 trajectories resolve 8
+    rows = {line.split(" | ")[0][2:]: line for line in text.splitlines() if line.startswith("| ")}
+    assert rows["base (zero-shot)"].startswith(
+        "| base (zero-shot) | lammps |  | 0/20 [0.00, 0.17] | 4/20 [0.06, 0.44] |")
+    # the ASE runs against the ASE zero-shot run, the LAMMPS one and the ASE zero-shot run
+    # itself against the base run
+    assert "| ase | ase (zero-shot) |" in rows["ft8-fps0-s1"]
+    assert "| lammps | base (zero-shot) |" in rows["ft32-fps0-s1"]
+    assert "| ase | base (zero-shot) |" in rows["ase (zero-shot)"]
+    p8 = fisher_exact(9, 20, 2, 20)
+    ci = binomial_ci(9, 20)
+    assert f"9/20 [{ci['low']:.2f}, {ci['high']:.2f}] p = {p8:.2f}" in rows["ft8-fps0-s1"]
+    p = [fisher_exact(0, 20, 0, 20), fisher_exact(2, 20, 4, 20), fisher_exact(1, 20, 0, 20),
+         p8, fisher_exact(0, 20, 0, 20), fisher_exact(16, 20, 2, 20),
+         fisher_exact(0, 20, 0, 20), fisher_exact(9, 20, 4, 20)]
+    q = holm(p)
+    hits = text.split("comparisons: ")[1]
+    assert q[5] < 0.05 and f"ft128-fps0-s1 at 1.2 eV (Holm-adjusted p = {q[5]:.3f})" in hits
+    assert p8 < 0.05 < q[3] and "ft8-fps0-s1" not in hits          # not after the correction
+    assert "over the 8 comparisons" in text and "8 or more apart" in text
     assert reactive_section(reactive, "missing") == []

@@ -152,25 +152,39 @@ def reactive_keys(data: Dict[str, Any]) -> Tuple[Tuple[str, str], ...]:
 def reactive_section(reactive: Dict[str, List[Dict[str, Any]]], base_label: str,
                      alpha: float = 0.05) -> List[str]:
     """Markdown: every run's dissociated / trajectories per incidence energy with the exact
-    95% interval, and the two-sided Fisher exact p against the zero-shot run ``base_label``
-    at the same energy; the comparisons that stay below ``alpha`` after Holm's correction
-    over the whole table are named."""
+    95% interval, and the two-sided Fisher exact p against a zero-shot run at the same energy:
+    the zero-shot run on the same MD backend where there is one (a run whose label is not a
+    fine-tuned model's, e.g. the base model rerun on another backend), else ``base_label``.
+    The comparisons that stay below ``alpha`` after Holm's correction over the whole table are
+    named."""
     if base_label not in reactive:
         return []
-    base = {r["energy_eV"]: r for r in reactive[base_label]}
-    energies = sorted(base)
+    energies = sorted(r["energy_eV"] for r in reactive[base_label])
+    backend = {label: ", ".join(sorted({r["backend"] for r in rows}))
+               for label, rows in reactive.items()}
+    zero_shot = [base_label] + [k for k in reactive
+                                if k != base_label and parse_run_label(k) is None]
+
+    def name(label):
+        return model_stem(label, base_label) + (" (zero-shot)" if label in zero_shot else "")
+
+    def reference(label):
+        same = [z for z in zero_shot if z != label and backend[z] == backend[label]]
+        return same[0] if same else base_label
+
     lines = ["## P(dissociation) of H2 on Cu(111): reactive MD", "",
              "No DFT value: AIMD trajectories are beyond this machine, so the rows say whether "
              "fine-tuning changed the model's own rate. Cells: dissociated / trajectories "
              "[exact 95% interval]; p: two-sided Fisher exact test against the zero-shot run "
-             f"at the same energy (`{_name(base_label)}`). Same incidence conditions, seeds "
-             "and NVE settings in every run; the backend is the MD engine (the LAMMPS pair "
-             "style and the ASE calculator give the same forces).", "",
-             "| run | backend | " + " | ".join(f"{e:g} eV" for e in energies) + " |",
-             "|---|---|" + "---:|" * len(energies)]
+             "named in the row at the same energy (on the same MD backend where there is one). "
+             "Same incidence conditions, seeds and NVE settings in every run.", "",
+             "| run | backend | compared with | " + " | ".join(f"{e:g} eV" for e in energies)
+             + " |", "|---|---|---|" + "---:|" * len(energies)]
     tests = []
     for label, rows in reactive.items():
         by_e = {r["energy_eV"]: r for r in rows}
+        ref = None if label == base_label else reference(label)
+        ref_e = {r["energy_eV"]: r for r in reactive[ref]} if ref else {}
         cells = []
         for e in energies:
             r = by_e.get(e)
@@ -179,17 +193,15 @@ def reactive_section(reactive: Dict[str, List[Dict[str, Any]]], base_label: str,
                 continue
             ci = binomial_ci(r["n_dissociated"], r["n"])
             cell = f"{r['n_dissociated']}/{r['n']} [{ci['low']:.2f}, {ci['high']:.2f}]"
-            if label != base_label:
-                b = base[e]
+            if e in ref_e:
+                b = ref_e[e]
                 p = fisher_exact(r["n_dissociated"], r["n"], b["n_dissociated"], b["n"])
                 tests.append((label, e, p))
                 cell += f" p = {p:.2f}"
             cells.append(cell)
-        name = model_stem(label, base_label)
-        if label == base_label:
-            name += " (zero-shot)"
-        backends = sorted({r["backend"] for r in rows})
-        lines.append(f"| {_name(name)} | {', '.join(backends)} | " + " | ".join(cells) + " |")
+        vs = "" if ref is None else _name(name(ref))
+        lines.append(f"| {_name(name(label))} | {backend[label]} | {vs} | "
+                     + " | ".join(cells) + " |")
     ns = sorted({r["n"] for rows in reactive.values() for r in rows})
     lines.append("")
     if len(ns) == 1:
@@ -197,10 +209,10 @@ def reactive_section(reactive: Dict[str, List[Dict[str, Any]]], base_label: str,
                      f"for every baseline only if they are {smallest_resolvable_difference(ns[0])}"
                      " or more apart.")
     adjusted = holm([p for _, _, p in tests]) if tests else []
-    hits = [f"{_name(label)} at {e:g} eV (Holm-adjusted p = {q:.3f})"
+    hits = [f"{_name(name(label))} at {e:g} eV (Holm-adjusted p = {q:.3f})"
             for (label, e, _), q in zip(tests, adjusted) if q < alpha]
-    lines.append(f"Differences from the zero-shot run after Holm's correction over the "
-                 f"{len(tests)} comparisons: " + ("; ".join(hits) if hits else "none") + ".")
+    lines.append(f"Differences after Holm's correction over the {len(tests)} comparisons: "
+                 + ("; ".join(hits) if hits else "none") + ".")
     return lines + [""]
 
 
