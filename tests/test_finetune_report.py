@@ -106,9 +106,9 @@ def test_reactive_section_tests_each_run_against_zero_shot():
         "| base (zero-shot) | lammps |  | 0/20 [0.00, 0.17] | 4/20 [0.06, 0.44] |")
     # the ASE runs against the ASE zero-shot run, the LAMMPS one and the ASE zero-shot run
     # itself against the base run
-    assert "| ase | ase (zero-shot) |" in rows["ft8-fps0-s1"]
+    assert "| ase | base-ase (zero-shot) |" in rows["ft8-fps0-s1"]
     assert "| lammps | base (zero-shot) |" in rows["ft32-fps0-s1"]
-    assert "| ase | base (zero-shot) |" in rows["ase (zero-shot)"]
+    assert "| ase | base (zero-shot) |" in rows["base-ase (zero-shot)"]
     p8 = fisher_exact(9, 20, 2, 20)
     ci = binomial_ci(9, 20)
     assert f"9/20 [{ci['low']:.2f}, {ci['high']:.2f}] p = {p8:.2f}" in rows["ft8-fps0-s1"]

@@ -149,6 +149,14 @@ def reactive_keys(data: Dict[str, Any]) -> Tuple[Tuple[str, str], ...]:
                  for k in sorted(keys, key=lambda k: float(k[len(REACTIVE_PREFIX):])))
 
 
+def reactive_run_name(label: str, base_label: str) -> str:
+    """A fine-tuned run by its model stem; any other run (the base model, maybe on another MD
+    backend) by its label, marked zero-shot."""
+    if parse_run_label(label) is None:
+        return f"{label} (zero-shot)"
+    return model_stem(label, base_label)
+
+
 def reactive_section(reactive: Dict[str, List[Dict[str, Any]]], base_label: str,
                      alpha: float = 0.05) -> List[str]:
     """Markdown: every run's dissociated / trajectories per incidence energy with the exact
@@ -166,7 +174,7 @@ def reactive_section(reactive: Dict[str, List[Dict[str, Any]]], base_label: str,
                                 if k != base_label and parse_run_label(k) is None]
 
     def name(label):
-        return model_stem(label, base_label) + (" (zero-shot)" if label in zero_shot else "")
+        return reactive_run_name(label, base_label)
 
     def reference(label):
         same = [z for z in zero_shot if z != label and backend[z] == backend[label]]
@@ -347,10 +355,8 @@ def plot_pdissociation(reactive: Dict[str, List[Dict[str, Any]]], base_label: st
         ci = [binomial_ci(r["n_dissociated"], r["n"]) for r in rows]
         p = np.array([c["estimate"] for c in ci])
         err = np.array([p - [c["low"] for c in ci], [c["high"] for c in ci] - p])
-        name = model_stem(label, base_label)
-        if label == base_label:
-            name += " (zero-shot)"
-        ax.errorbar(e, p, yerr=err, marker="o", capsize=3, label=f"{name}, {rows[0]['backend']}")
+        ax.errorbar(e, p, yerr=err, marker="o", capsize=3,
+                    label=f"{reactive_run_name(label, base_label)}, {rows[0]['backend']}")
     ax.set_xlabel("H2 incidence energy [eV]")
     ax.set_ylabel("P(dissociation)")
     ax.set_ylim(-0.02, 1.02)
