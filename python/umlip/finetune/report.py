@@ -149,6 +149,14 @@ def reactive_keys(data: Dict[str, Any]) -> Tuple[Tuple[str, str], ...]:
                  for k in sorted(keys, key=lambda k: float(k[len(REACTIVE_PREFIX):])))
 
 
+def _run_order(item):
+    """Zero-shot runs first, then fine-tuned ones by variant, budget and seed."""
+    info = parse_run_label(item[0])
+    if info is None:
+        return (0, "", 0, 0, item[0])
+    return (1, info["variant"], info["budget"], info["seed"], item[0])
+
+
 def reactive_run_name(label: str, base_label: str) -> str:
     """A fine-tuned run by its model stem; any other run (the base model, maybe on another MD
     backend) by its label, marked zero-shot."""
@@ -189,7 +197,7 @@ def reactive_section(reactive: Dict[str, List[Dict[str, Any]]], base_label: str,
              "| run | backend | compared with | " + " | ".join(f"{e:g} eV" for e in energies)
              + " |", "|---|---|---|" + "---:|" * len(energies)]
     tests = []
-    for label, rows in reactive.items():
+    for label, rows in sorted(reactive.items(), key=_run_order):
         by_e = {r["energy_eV"]: r for r in rows}
         ref = None if label == base_label else reference(label)
         ref_e = {r["energy_eV"]: r for r in reactive[ref]} if ref else {}
@@ -348,7 +356,7 @@ def plot_pdissociation(reactive: Dict[str, List[Dict[str, Any]]], base_label: st
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     width = 0.012 * max(len(reactive) - 1, 1)
-    for k, (label, rows) in enumerate(reactive.items()):
+    for k, (label, rows) in enumerate(sorted(reactive.items(), key=_run_order)):
         rows = sorted(rows, key=lambda r: r["energy_eV"])
         shift = (k / max(len(reactive) - 1, 1) - 0.5) * width * 2
         e = np.array([r["energy_eV"] for r in rows]) + shift
