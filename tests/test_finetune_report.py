@@ -102,6 +102,9 @@ def test_reactive_section_tests_each_run_against_zero_shot():
                 "base-ft32-fps0-s1": runs(0, 9, backend="lammps")}
     text = "\n".join(reactive_section(reactive, "base"))
     rows = {line.split(" | ")[0][2:]: line for line in text.splitlines() if line.startswith("| ")}
+    # zero-shot runs first, then the fine-tuned ones by budget
+    assert list(rows)[1:] == ["base (zero-shot)", "base-ase (zero-shot)", "ft8-fps0-s1",
+                              "ft32-fps0-s1", "ft128-fps0-s1"]
     assert rows["base (zero-shot)"].startswith(
         "| base (zero-shot) | lammps |  | 0/20 [0.00, 0.17] | 4/20 [0.06, 0.44] |")
     # the ASE runs against the ASE zero-shot run, the LAMMPS one and the ASE zero-shot run

@@ -17,7 +17,7 @@ import numpy as np
 
 from umlip.finetune.pool import ranking_key, read_pool, training_set
 from umlip.io import PathLike, read_json, write_json
-from umlip.validation.stats import binomial_ci, fisher_exact, holm, smallest_resolvable_difference
+from umlip.validation.stats import binomial_ci, smallest_resolvable_difference
 
 RUN_LABEL = re.compile(r"-ft(?P<budget>\d+)-(?P<strategy>[a-z]+)(?P<rank_seed>\d+)"
                        r"-s(?P<seed>\d+)(?:-(?P<variant>[a-z]+))?$")
@@ -149,12 +149,12 @@ def reactive_keys(data: Dict[str, Any]) -> Tuple[Tuple[str, str], ...]:
                  for k in sorted(keys, key=lambda k: float(k[len(REACTIVE_PREFIX):])))
 
 
-def _run_order(item):
+def _run_order(label: str):
     """Zero-shot runs first, then fine-tuned ones by variant, budget and seed."""
-    info = parse_run_label(item[0])
+    info = parse_run_label(label)
     if info is None:
-        return (0, "", 0, 0, item[0])
-    return (1, info["variant"], info["budget"], info["seed"], item[0])
+        return (0, "", 0, 0, label)
+    return (1, info["variant"], info["budget"], info["seed"], label)
 
 
 def reactive_run_name(label: str, base_label: str) -> str:
@@ -173,21 +173,23 @@ def reactive_section(reactive: Dict[str, List[Dict[str, Any]]], base_label: str,
     fine-tuned model's, e.g. the base model rerun on another backend), else ``base_label``.
     The comparisons that stay below ``alpha`` after Holm's correction over the whole table are
     named."""
+    from umlip.validation.tasks.reactive_md import pairwise_dissociation_tests
+
     if base_label not in reactive:
         return []
     energies = sorted(r["energy_eV"] for r in reactive[base_label])
     backend = {label: ", ".join(sorted({r["backend"] for r in rows}))
                for label, rows in reactive.items()}
-    zero_shot = [base_label] + [k for k in reactive
-                                if k != base_label and parse_run_label(k) is None]
-
-    def name(label):
-        return reactive_run_name(label, base_label)
+    runs = sorted(reactive, key=_run_order)
+    zero_shot = [base_label] + [k for k in runs if k != base_label and parse_run_label(k) is None]
 
     def reference(label):
         same = [z for z in zero_shot if z != label and backend[z] == backend[label]]
         return same[0] if same else base_label
 
+    refs = {label: reference(label) for label in runs if label != base_label}
+    tests = pairwise_dissociation_tests(reactive, alpha, list(refs.items()))
+    p_of = {(t["a"], t["energy_eV"]): t["p"] for t in tests}
     lines = ["## P(dissociation) of H2 on Cu(111): reactive MD", "",
              "No DFT value: AIMD trajectories are beyond this machine, so the rows say whether "
              "fine-tuning changed the model's own rate. Cells: dissociated / trajectories "
@@ -196,11 +198,8 @@ def reactive_section(reactive: Dict[str, List[Dict[str, Any]]], base_label: str,
              "Same incidence conditions, seeds and NVE settings in every run.", "",
              "| run | backend | compared with | " + " | ".join(f"{e:g} eV" for e in energies)
              + " |", "|---|---|---|" + "---:|" * len(energies)]
-    tests = []
-    for label, rows in sorted(reactive.items(), key=_run_order):
-        by_e = {r["energy_eV"]: r for r in rows}
-        ref = None if label == base_label else reference(label)
-        ref_e = {r["energy_eV"]: r for r in reactive[ref]} if ref else {}
+    for label in runs:
+        by_e = {r["energy_eV"]: r for r in reactive[label]}
         cells = []
         for e in energies:
             r = by_e.get(e)
@@ -209,24 +208,20 @@ def reactive_section(reactive: Dict[str, List[Dict[str, Any]]], base_label: str,
                 continue
             ci = binomial_ci(r["n_dissociated"], r["n"])
             cell = f"{r['n_dissociated']}/{r['n']} [{ci['low']:.2f}, {ci['high']:.2f}]"
-            if e in ref_e:
-                b = ref_e[e]
-                p = fisher_exact(r["n_dissociated"], r["n"], b["n_dissociated"], b["n"])
-                tests.append((label, e, p))
-                cell += f" p = {p:.2f}"
+            if (label, e) in p_of:
+                cell += f" p = {p_of[label, e]:.2f}"
             cells.append(cell)
-        vs = "" if ref is None else _name(name(ref))
-        lines.append(f"| {_name(name(label))} | {backend[label]} | {vs} | "
-                     + " | ".join(cells) + " |")
+        vs = _name(reactive_run_name(refs[label], base_label)) if label in refs else ""
+        lines.append(f"| {_name(reactive_run_name(label, base_label))} | {backend[label]} | "
+                     f"{vs} | " + " | ".join(cells) + " |")
     ns = sorted({r["n"] for rows in reactive.values() for r in rows})
     lines.append("")
     if len(ns) == 1:
         lines.append(f"With {ns[0]} trajectories per energy, two counts differ at the 5% level "
                      f"for every baseline only if they are {smallest_resolvable_difference(ns[0])}"
                      " or more apart.")
-    adjusted = holm([p for _, _, p in tests]) if tests else []
-    hits = [f"{_name(name(label))} at {e:g} eV (Holm-adjusted p = {q:.3f})"
-            for (label, e, _), q in zip(tests, adjusted) if q < alpha]
+    hits = [f"{_name(reactive_run_name(t['a'], base_label))} at {t['energy_eV']:g} eV "
+            f"(Holm-adjusted p = {t['p_holm']:.3f})" for t in tests if t["significant_holm"]]
     lines.append(f"Differences after Holm's correction over the {len(tests)} comparisons: "
                  + ("; ".join(hits) if hits else "none") + ".")
     return lines + [""]
@@ -356,8 +351,8 @@ def plot_pdissociation(reactive: Dict[str, List[Dict[str, Any]]], base_label: st
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     width = 0.012 * max(len(reactive) - 1, 1)
-    for k, (label, rows) in enumerate(sorted(reactive.items(), key=_run_order)):
-        rows = sorted(rows, key=lambda r: r["energy_eV"])
+    for k, label in enumerate(sorted(reactive, key=_run_order)):
+        rows = sorted(reactive[label], key=lambda r: r["energy_eV"])
         shift = (k / max(len(reactive) - 1, 1) - 0.5) * width * 2
         e = np.array([r["energy_eV"] for r in rows]) + shift
         ci = [binomial_ci(r["n_dissociated"], r["n"]) for r in rows]
@@ -399,7 +394,7 @@ def write_finetune_report(base_run: PathLike, finetune_runs: PathLike, out_dir: 
              "Budget 0 is the base model. Grey band on the learning curves: the goal, "
              f"within {GOAL_EV} eV of DFT.", "",
              "![learning curves](learning_curves.png)", "", "![forgetting](forgetting.png)", ""]
-    if reactive:
+    if data["reactive_md"]:
         lines += ["![P(dissociation)](pdissociation.png)", ""]
     cost = label_costs(ser, pool) if pool else {}
     for (strategy, rseed, variant), by_budget in ser.items():

@@ -147,19 +147,21 @@ def drift_ratio_distribution(energies: Sequence[Dict[str, Any]]) -> Dict[str, An
             "median": float(np.median(vals)) if vals else nan, "max": vals[-1] if vals else nan}
 
 
-def pairwise_dissociation_tests(results: Dict[str, "ReactiveMDResult"], alpha: float = 0.05
+def pairwise_dissociation_tests(results: Dict[str, Any], alpha: float = 0.05,
+                                pairs: Optional[Sequence[Tuple[str, str]]] = None
                                 ) -> List[Dict[str, Any]]:
-    """Every pair of models at every incidence energy both ran: counts, the two-sided Fisher
-    exact p, its Holm-Bonferroni adjustment over all the pairs and energies listed, and
-    whether each is significant at ``alpha``."""
+    """Every pair of models (or the ``pairs`` given) at every incidence energy both ran:
+    counts, the two-sided Fisher exact p, its Holm-Bonferroni adjustment over all the pairs
+    and energies listed, and whether each is significant at ``alpha``. ``results``: a
+    ``ReactiveMDResult`` or its ``energies`` rows per model."""
     from itertools import combinations
 
     from umlip.validation.stats import fisher_exact, holm
 
     rows = []
-    for a, b in combinations(list(results), 2):
-        ea = {r["energy_eV"]: r for r in results[a].energies}
-        eb = {r["energy_eV"]: r for r in results[b].energies}
+    for a, b in combinations(list(results), 2) if pairs is None else pairs:
+        ea = {r["energy_eV"]: r for r in getattr(results[a], "energies", results[a])}
+        eb = {r["energy_eV"]: r for r in getattr(results[b], "energies", results[b])}
         for e in sorted(set(ea) & set(eb)):
             ka, na = ea[e]["n_dissociated"], ea[e]["n"]
             kb, nb = eb[e]["n_dissociated"], eb[e]["n"]
