@@ -72,7 +72,8 @@ def differences(n, ref, other):
 def verdict(dtype, diff):
     tol = TOL[dtype]
     ok = all(d is None or d <= t for d, t in zip(diff, tol))
-    return "ok" if ok else f"FAIL (tolerances {tol[0]:g} eV/atom, {tol[1]:g} eV/Å)"
+    return "ok" if ok else (f"FAIL (tolerances {tol[0]:g} eV/atom, {tol[1]:g} eV/Å, "
+                            f"{tol[2]:g} eV/atom virial)")
 
 
 def fmt(d):
@@ -82,7 +83,7 @@ def fmt(d):
 def ase_parity(models, device):
     rows, failed = [], False
     for model in models:
-        numbers = _model_numbers(model)
+        numbers, _ = _model_info(model)
         for name, atoms in systems(numbers).items():
             for dtype in ("float64", "float32"):
                 ref = ase_results(model, "cpu", dtype, atoms)
@@ -102,8 +103,8 @@ def lammps_parity(models, device, workdir):
 
     rows, failed = [], False
     for model in models:
-        numbers = _model_numbers(model)
-        runs = [(1, ""), (2, "")] + ([(2, " ghost layer")] if _layered(model) else [])
+        numbers, layered = _model_info(model)
+        runs = [(1, ""), (2, "")] + ([(2, " ghost layer")] if layered else [])
         for name, atoms in systems(numbers).items():
             case = case_from_atoms(atoms, name)
             for dtype in ("float64", "float32"):
@@ -121,24 +122,16 @@ def lammps_parity(models, device, workdir):
 
 
 def _lammps_tuple(res):
-    return float(res["0_energy"]), res["0_forces"], _virial_matrix(res["0_virial"])
+    """Energy, forces and the virial's six components (both sides in LAMMPS's order)."""
+    return float(res["0_energy"]), res["0_forces"], np.asarray(res["0_virial"], dtype=float)
 
 
-def _virial_matrix(v):
-    xx, yy, zz, xy, xz, yz = np.asarray(v, dtype=float)
-    return np.array([[xx, xy, xz], [xy, yy, yz], [xz, yz, zz]])
-
-
-def _model_numbers(model):
+def _model_info(model):
+    """(atomic numbers, layered) of a model file."""
     from umlip.models import load_model
 
-    return list(load_model(model).atomic_numbers)
-
-
-def _layered(model):
-    from umlip.models import load_model
-
-    return bool(load_model(model).layered)
+    m = load_model(model)
+    return list(m.atomic_numbers), bool(m.layered)
 
 
 def ase_speed(models, device, sizes, cpu_sizes, repeats):
